@@ -1,0 +1,97 @@
+// Package modorder reads modules.order, the list of in-tree modules whose line
+// numbers are the modules' positions in the hash tree.
+package modorder
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"strings"
+)
+
+// Entry is one module of modules.order.
+type Entry struct {
+	Pos  int    // 0-based position: the line number minus one
+	Path string // the line as written, relative to the object tree
+	Stem string // Path without its file name's last suffix (.o or .ko)
+}
+
+// ModuleFile is the module's file for a given suffix (".ko", ".ko.stripped").
+func (e Entry) ModuleFile(suffix string) string { return e.Stem + suffix }
+
+// ProofFile is where kbuild keeps the module's proof: <stem>.merkle.
+func (e Entry) ProofFile() string { return e.Stem + ".merkle" }
+
+// Read parses the named file.
+func Read(name string) ([]Entry, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return Parse(f, name)
+}
+
+// maxLine bounds a line; PATH_MAX is 4096, so anything longer is not a path.
+const maxLine = 4096
+
+// Parse reads modules.order from r; name is used in errors ("name:line: ...").
+// CRLF line ends are accepted. Blank lines, paths that are absolute or climb
+// out of the tree, lines without a suffix and duplicates are errors.
+func Parse(r io.Reader, name string) ([]Entry, error) {
+	var entries []Entry
+	seen := make(map[string]int)
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 512), maxLine+2)
+	for sc.Scan() {
+		lineNo := len(entries) + 1
+		line := string(bytes.TrimSuffix(sc.Bytes(), []byte{'\r'}))
+		stem, err := stem(line)
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", name, lineNo, err)
+		}
+		if first, dup := seen[stem]; dup {
+			return nil, fmt.Errorf("%s:%d: module %q is listed twice (first on line %d)", name, lineNo, line, first)
+		}
+		seen[stem] = lineNo
+		entries = append(entries, Entry{Pos: len(entries), Path: line, Stem: stem})
+	}
+	if err := sc.Err(); err != nil {
+		if err == bufio.ErrTooLong {
+			return nil, fmt.Errorf("%s:%d: line longer than %d bytes", name, len(entries)+1, maxLine)
+		}
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return entries, nil
+}
+
+// stem checks one line and cuts the last suffix of its file name; dots in
+// directory names are left alone.
+func stem(line string) (string, error) {
+	switch {
+	case strings.TrimSpace(line) == "":
+		return "", fmt.Errorf("blank line")
+	case strings.TrimSpace(line) != line:
+		return "", fmt.Errorf("%q: leading or trailing white space", line)
+	case strings.ContainsRune(line, 0):
+		return "", fmt.Errorf("%q: NUL byte in path", line)
+	case strings.HasPrefix(line, "/"):
+		return "", fmt.Errorf("%q: absolute path; want a path relative to the object tree", line)
+	case strings.HasSuffix(line, "/"):
+		return "", fmt.Errorf("%q: names a directory, not a module", line)
+	}
+	for _, c := range strings.Split(line, "/") {
+		if c == ".." {
+			return "", fmt.Errorf("%q: path leaves the object tree", line)
+		}
+	}
+	base := path.Base(line)
+	dot := strings.LastIndexByte(base, '.')
+	if dot <= 0 || dot == len(base)-1 {
+		return "", fmt.Errorf("%q: no file suffix (want e.g. .o or .ko)", line)
+	}
+	return line[:len(line)-len(base)+dot], nil
+}

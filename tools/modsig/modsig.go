@@ -1,0 +1,144 @@
+// Package modsig reads and writes the signature a module carries at its end:
+// the signature data, a 12-byte struct module_signature describing it, and
+// the marker string, as the kernel's module loader parses them.
+package modsig
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/modhashes/modhashes/tools/merkle"
+)
+
+// Marker ends every signed module (no terminating NUL).
+const Marker = "~Module signature appended~\n"
+
+// InfoSize is the size of struct module_signature.
+const InfoSize = 12
+
+// Signature types (struct module_signature.id_type).
+const (
+	IDTypePGP    = 0
+	IDTypeX509   = 1
+	IDTypePKCS7  = 2
+	IDTypeMerkle = 3
+)
+
+// Info is struct module_signature: the descriptor just before the marker.
+type Info struct {
+	Algo      uint8 // public-key algorithm; 0 for PKCS#7 and Merkle
+	Hash      uint8 // digest algorithm; 0 for PKCS#7 and Merkle
+	IDType    uint8 // what the signature data is: IDTypePKCS7, IDTypeMerkle, ...
+	SignerLen uint8 // 0 for PKCS#7 and Merkle
+	KeyIDLen  uint8 // 0 for PKCS#7 and Merkle
+	Pad       [3]uint8
+	SigLen    uint32 // big endian on disk
+}
+
+// MarshalBinary encodes the 12 bytes.
+func (i Info) MarshalBinary() ([]byte, error) {
+	b := []byte{i.Algo, i.Hash, i.IDType, i.SignerLen, i.KeyIDLen, i.Pad[0], i.Pad[1], i.Pad[2]}
+	return binary.BigEndian.AppendUint32(b, i.SigLen), nil
+}
+
+func parseInfo(b []byte) Info {
+	return Info{
+		Algo: b[0], Hash: b[1], IDType: b[2], SignerLen: b[3], KeyIDLen: b[4],
+		Pad:    [3]uint8{b[5], b[6], b[7]},
+		SigLen: binary.BigEndian.Uint32(b[8:]),
+	}
+}
+
+// TypeName names a signature type for messages.
+func TypeName(idType uint8) string {
+	switch idType {
+	case IDTypePGP:
+		return "PGP"
+	case IDTypeX509:
+		return "X.509"
+	case IDTypePKCS7:
+		return "PKCS#7"
+	case IDTypeMerkle:
+		return "Merkle proof"
+	}
+	return fmt.Sprintf("unknown type %d", idType)
+}
+
+// Errors of Split; the kernel treats a missing marker as an unsigned module
+// and a bad descriptor as -EBADMSG.
+var (
+	ErrUnsigned = errors.New("no signature marker at the end")
+	ErrBadInfo  = errors.New("malformed signature descriptor")
+)
+
+// HasMarker reports whether file ends with the marker.
+func HasMarker(file []byte) bool { return bytes.HasSuffix(file, []byte(Marker)) }
+
+// Split separates a signed module into the module as built (body), the
+// signature data and its descriptor, with the kernel's bounds checks.
+func Split(file []byte) (body, sig []byte, info Info, err error) {
+	if !HasMarker(file) {
+		return nil, nil, Info{}, ErrUnsigned
+	}
+	rest := file[:len(file)-len(Marker)]
+	if len(rest) <= InfoSize {
+		return nil, nil, Info{}, fmt.Errorf("%w: %d bytes before the marker, want more than %d",
+			ErrBadInfo, len(rest), InfoSize)
+	}
+	info = parseInfo(rest[len(rest)-InfoSize:])
+	rest = rest[:len(rest)-InfoSize]
+	if uint64(info.SigLen) >= uint64(len(rest)) {
+		return nil, nil, info, fmt.Errorf("%w: signature length %d, but only %d bytes precede it",
+			ErrBadInfo, info.SigLen, len(rest))
+	}
+	cut := len(rest) - int(info.SigLen)
+	return rest[:cut], rest[cut:], info, nil
+}
+
+// TrailerSize is the size of a Merkle trailer for a tree of the given height.
+func TrailerSize(levels int) int { return merkle.Size(levels) + InfoSize + len(Marker) }
+
+// MerkleTrailer encodes a proof as the bytes appended to a module (and
+// stored as <module>.merkle): proof, descriptor, marker.
+func MerkleTrailer(p merkle.Proof) []byte {
+	b := make([]byte, 0, TrailerSize(len(p.Siblings)))
+	b, _ = p.AppendBinary(b)
+	info, _ := Info{IDType: IDTypeMerkle, SigLen: uint32(merkle.Size(len(p.Siblings)))}.MarshalBinary()
+	b = append(b, info...)
+	return append(b, Marker...)
+}
+
+// ParseMerkleTrailer decodes a whole .merkle file (a trailer with nothing
+// before it), checking that it is exactly a Merkle proof and its descriptor.
+func ParseMerkleTrailer(b []byte) (merkle.Proof, error) {
+	if !HasMarker(b) {
+		return merkle.Proof{}, ErrUnsigned
+	}
+	if len(b) < InfoSize+len(Marker) {
+		return merkle.Proof{}, fmt.Errorf("%w: %d bytes, too short", ErrBadInfo, len(b))
+	}
+	info := parseInfo(b[len(b)-len(Marker)-InfoSize:])
+	payload := b[:len(b)-len(Marker)-InfoSize]
+	if err := CheckMerkleInfo(info); err != nil {
+		return merkle.Proof{}, err
+	}
+	if uint64(info.SigLen) != uint64(len(payload)) {
+		return merkle.Proof{}, fmt.Errorf("%w: signature length %d, but the proof is %d bytes",
+			ErrBadInfo, info.SigLen, len(payload))
+	}
+	return merkle.ParseProof(payload)
+}
+
+// CheckMerkleInfo checks that a descriptor is a Merkle proof's: type 3 and
+// every other field but the length zero, as the kernel requires.
+func CheckMerkleInfo(info Info) error {
+	if info.IDType != IDTypeMerkle {
+		return fmt.Errorf("signature type is %s, not Merkle proof", TypeName(info.IDType))
+	}
+	if info.Algo != 0 || info.Hash != 0 || info.SignerLen != 0 || info.KeyIDLen != 0 || info.Pad != [3]uint8{} {
+		return fmt.Errorf("%w: Merkle proof descriptor has non-zero algo/hash/signer/key id/pad fields", ErrBadInfo)
+	}
+	return nil
+}

@@ -1,0 +1,440 @@
+package elfedit
+
+import (
+	"debug/elf"
+	"fmt"
+	"sort"
+)
+
+// Options says what Edit changes. The zero value copies the file the way
+// "objcopy IN OUT" does.
+type Options struct {
+	// RemoveSections selects sections to remove by name, as objcopy's
+	// --remove-section. A pattern starting with ".rel" or ".rela" also
+	// removes the relocations of the sections the rest of it matches, as
+	// objcopy does (".rel*" drops every relocation section).
+	RemoveSections Patterns
+
+	// StripUnneeded selects symbols to remove unless a relocation that is
+	// kept refers to them, as objcopy -w --strip-unneeded-symbol.
+	StripUnneeded Patterns
+
+	// Update replaces the contents of the named sections, as objcopy
+	// --update-section. A section inside a segment keeps its size.
+	Update map[string][]byte
+
+	// DropSectionSymbols drops all STT_SECTION symbols of an executable,
+	// as a further objcopy run over a file without relocations does.
+	DropSectionSymbols bool
+}
+
+// Output is an edited file, ready to be written.
+type Output struct {
+	Header   Header
+	Progs    []Prog
+	Sections []Section // the new section headers, [0] included
+	// Removed lists the input sections dropped, by input index.
+	Removed []int
+
+	c      codec
+	chunks []chunk
+	size   uint64
+}
+
+// chunk is data at a file offset.
+type chunk struct {
+	off  uint64
+	data []byte
+}
+
+// Size is the size of the output file.
+func (o *Output) Size() int64 { return int64(o.size) }
+
+// section kinds in the input, following how BFD reads a file.
+const (
+	kindNormal = iota
+	kindNull
+	kindSymtab // the symbol table and what BFD rebuilds with it
+	kindStrtab
+	kindShndx
+	kindShstrtab
+	kindReloc // relocations of another section, owned by it
+)
+
+type editor struct {
+	f    *File
+	opt  Options
+	c    codec
+	exec bool // ET_EXEC or ET_DYN
+
+	kind    []int
+	removed []bool
+	target  []int // kindReloc: the section relocated
+
+	syms    []Sym
+	symMap  []int // input symbol index -> output index, -1 if dropped
+	outSyms []int // output order, input indices
+
+	newIdx []uint32 // input section -> output index, 0 if none
+	order  []int    // output order of kept input sections (normal + reloc)
+	data   map[int][]byte
+
+	symtabIdx, shndxIdx, strtabIdx, shstrtabIdx int
+	nsec                                        int
+	nlocals                                     int
+}
+
+// Edit computes the edited file. It never changes f.
+func Edit(f *File, opt Options) (*Output, error) {
+	e := &editor{f: f, opt: opt, c: f.c, data: map[int][]byte{}}
+	t := elf.Type(f.Header.Type)
+	e.exec = t == elf.ET_EXEC || t == elf.ET_DYN
+	if len(f.Sections) == 0 {
+		return nil, fmt.Errorf("no section headers: nothing objcopy could edit")
+	}
+	e.classify()
+	if err := e.selectSections(); err != nil {
+		return nil, err
+	}
+	if err := e.update(); err != nil {
+		return nil, err
+	}
+	if err := e.symbols(); err != nil {
+		return nil, err
+	}
+	e.number()
+	o := &Output{c: f.c}
+	if err := e.relocs(); err != nil {
+		return nil, err
+	}
+	if err := e.layout(o); err != nil {
+		return nil, err
+	}
+	for i, r := range e.removed {
+		if r && e.kind[i] != kindNull {
+			o.Removed = append(o.Removed, i)
+		}
+	}
+	return o, nil
+}
+
+func (e *editor) classify() {
+	f := e.f
+	n := len(f.Sections)
+	e.kind = make([]int, n)
+	e.target = make([]int, n)
+	e.kind[0] = kindNull
+	for i := 1; i < n; i++ {
+		s := &f.Sections[i]
+		switch {
+		case i == f.Symtab:
+			e.kind[i] = kindSymtab
+		case i == f.Shndx:
+			e.kind[i] = kindShndx
+		case i == f.Shstrndx:
+			e.kind[i] = kindShstrtab
+		case f.Symtab != 0 && i == int(f.Sections[f.Symtab].Link):
+			e.kind[i] = kindStrtab
+		case e.isReloc(s):
+			e.kind[i] = kindReloc
+			e.target[i] = int(s.Info)
+		}
+	}
+}
+
+// isReloc tells whether BFD reads s as the relocations of another section
+// (rather than as a section of its own, like an allocated .rela.dyn).
+func (e *editor) isReloc(s *Section) bool {
+	t := elf.SectionType(s.Type)
+	if t != elf.SHT_REL && t != elf.SHT_RELA {
+		return false
+	}
+	if e.exec && s.Flags&uint64(elf.SHF_ALLOC) != 0 {
+		return false
+	}
+	f := e.f
+	if s.Link == 0 || int(s.Link) != f.Symtab || s.Info == 0 || int(s.Info) >= len(f.Sections) {
+		return false
+	}
+	tt := elf.SectionType(f.Sections[s.Info].Type)
+	return tt != elf.SHT_REL && tt != elf.SHT_RELA
+}
+
+func (e *editor) selectSections() error {
+	f := e.f
+	e.removed = make([]bool, len(f.Sections))
+	var relocPats Patterns
+	for _, p := range e.opt.RemoveSections {
+		if len(p) >= 4 && p[:4] == ".rel" {
+			rest := p[4:]
+			if len(rest) > 0 && rest[0] == 'a' {
+				rest = rest[1:]
+			}
+			if rest != "" {
+				relocPats = append(relocPats, rest)
+			}
+		}
+	}
+	for i := 1; i < len(f.Sections); i++ {
+		if e.kind[i] == kindNormal && e.opt.RemoveSections.Match(f.Sections[i].Name) {
+			e.removed[i] = true
+		}
+	}
+	for i := 1; i < len(f.Sections); i++ {
+		if e.kind[i] == kindReloc {
+			t := e.target[i]
+			if e.removed[t] || e.kind[t] != kindNormal || relocPats.Match(f.Sections[t].Name) {
+				e.removed[i] = true
+			}
+		}
+	}
+	// Secondary relocation sections for one target are ignored by BFD
+	// (with a warning); keep only the first of each type.
+	seen := map[[2]int]bool{}
+	for i := 1; i < len(f.Sections); i++ {
+		if e.kind[i] == kindReloc && !e.removed[i] {
+			k := [2]int{e.target[i], int(f.Sections[i].Type)}
+			if seen[k] {
+				e.removed[i] = true
+			}
+			seen[k] = true
+		}
+	}
+	return nil
+}
+
+func (e *editor) update() error {
+	f := e.f
+	names := make([]string, 0, len(e.opt.Update))
+	for n := range e.opt.Update {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		b := e.opt.Update[name]
+		i := -1
+		for j := 1; j < len(f.Sections); j++ {
+			if f.Sections[j].Name == name && e.kind[j] == kindNormal {
+				i = j
+				break
+			}
+		}
+		if i < 0 {
+			return fmt.Errorf("cannot update section %s: no such section", name)
+		}
+		if e.removed[i] {
+			return fmt.Errorf("cannot update section %s: it is being removed", name)
+		}
+		s := &f.Sections[i]
+		if s.Type == uint32(elf.SHT_NOBITS) {
+			return fmt.Errorf("cannot update section %s: it has no contents (SHT_NOBITS)", name)
+		}
+		if uint64(len(b)) != s.Size {
+			for k := range f.Progs {
+				if inSegment(s, &f.Progs[k]) {
+					return fmt.Errorf("cannot update section %s: new contents are %d bytes, the section is %d bytes and lies in segment %d", name, len(b), s.Size, k)
+				}
+			}
+		}
+		e.data[i] = b
+	}
+	return nil
+}
+
+// keepSectionSymbols is BFD's rule for STT_SECTION symbols.
+func (e *editor) keepSectionSymbols() bool {
+	if !e.exec {
+		return true
+	}
+	if e.opt.DropSectionSymbols {
+		return false
+	}
+	if elf.Machine(e.f.Header.Machine) == elf.EM_PPC64 {
+		return true // the one ELF target that keeps unused section symbols
+	}
+	// objcopy keeps them only while the input has relocations.
+	for i, k := range e.kind {
+		if k == kindReloc && e.f.Sections[i].Size > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func (e *editor) symbols() error {
+	f := e.f
+	if f.Symtab == 0 {
+		return nil
+	}
+	syms, err := f.Symbols()
+	if err != nil {
+		return err
+	}
+	e.syms = syms
+	used := make([]bool, len(syms))
+	for i, k := range e.kind {
+		if k != kindReloc || e.removed[i] {
+			continue
+		}
+		s := &f.Sections[i]
+		data := f.Contents(i)
+		for off := uint64(0); off+s.Entsize <= uint64(len(data)); off += s.Entsize {
+			si := e.c.relSym(data[off:])
+			if si >= uint32(len(syms)) {
+				return formatErr(s.Offset+off, "relocation in section %d refers to symbol %d of %d", i, si, len(syms))
+			}
+			used[si] = true
+		}
+	}
+	keepSect := e.keepSectionSymbols()
+	e.symMap = make([]int, len(syms))
+	var locals, globals []int
+	for i := 1; i < len(syms); i++ {
+		s := &syms[i]
+		e.symMap[i] = -1
+		name := s.Name
+		inRemoved := !s.Reserved && s.Shndx != 0 && e.removed[s.Shndx]
+		if s.Type() == elf.STT_SECTION {
+			if s.Reserved || s.Shndx == 0 || e.kind[s.Shndx] != kindNormal {
+				continue
+			}
+			name = f.Sections[s.Shndx].Name
+			if !keepSect && !used[i] {
+				continue
+			}
+		}
+		if inRemoved {
+			if used[i] {
+				return fmt.Errorf("symbol %q is used by a relocation but its section %s is removed", s.Name, f.Sections[s.Shndx].Name)
+			}
+			continue
+		}
+		if !used[i] && e.opt.StripUnneeded.Match(name) {
+			continue
+		}
+		if isGlobal(s) {
+			globals = append(globals, i)
+		} else {
+			locals = append(locals, i)
+		}
+	}
+	e.outSyms = append(locals, globals...)
+	for k, i := range e.outSyms {
+		e.symMap[i] = k + 1
+	}
+	e.nlocals = len(locals)
+	return nil
+}
+
+// isGlobal is BFD's sym_is_global: what goes after the local symbols.
+func isGlobal(s *Sym) bool {
+	switch s.Bind() {
+	case elf.STB_GLOBAL, elf.STB_WEAK, 10 /* STB_GNU_UNIQUE */ :
+		return true
+	}
+	if s.Reserved {
+		return s.Shndx == shnCommon
+	}
+	return s.Shndx == 0
+}
+
+// number assigns the output section indices, in BFD's order: sections as
+// in the input, each followed by its relocations, then the symbol table,
+// its SHT_SYMTAB_SHNDX if needed, the string table and the name table.
+func (e *editor) number() {
+	f := e.f
+	n := len(f.Sections)
+	e.newIdx = make([]uint32, n)
+	relocsOf := map[int][]int{}
+	for i := 1; i < n; i++ {
+		if e.kind[i] == kindReloc && !e.removed[i] {
+			relocsOf[e.target[i]] = append(relocsOf[e.target[i]], i)
+		}
+	}
+	next := uint32(1)
+	add := func(i int) {
+		e.newIdx[i] = next
+		e.order = append(e.order, i)
+		next++
+	}
+	for i := 1; i < n; i++ {
+		if e.kind[i] == kindNormal && !e.removed[i] && f.Sections[i].Type == uint32(elf.SHT_GROUP) {
+			add(i)
+		}
+	}
+	for i := 1; i < n; i++ {
+		if e.kind[i] != kindNormal || e.removed[i] {
+			continue
+		}
+		if f.Sections[i].Type != uint32(elf.SHT_GROUP) {
+			add(i)
+		}
+		rels := relocsOf[i]
+		// BFD keeps SHT_REL before SHT_RELA.
+		sort.SliceStable(rels, func(a, b int) bool { return f.Sections[rels[a]].Type < f.Sections[rels[b]].Type })
+		for _, r := range rels {
+			add(r)
+		}
+	}
+	e.symtabIdx, e.shndxIdx, e.strtabIdx = 0, 0, 0
+	if len(e.outSyms) > 0 || (!e.exec && e.hasRelocs()) {
+		e.symtabIdx = int(next)
+		next++
+		if next > 0xfefe {
+			e.shndxIdx = int(next)
+			next++
+		}
+		e.strtabIdx = int(next)
+		next++
+	}
+	e.shstrtabIdx = int(next)
+	next++
+	e.nsec = int(next)
+	if f.Symtab != 0 {
+		e.newIdx[f.Symtab] = uint32(e.symtabIdx)
+		if e.kind[f.Sections[f.Symtab].Link] == kindStrtab {
+			e.newIdx[f.Sections[f.Symtab].Link] = uint32(e.strtabIdx)
+		}
+	}
+	if f.Shndx != 0 {
+		e.newIdx[f.Shndx] = uint32(e.shndxIdx)
+	}
+	if f.Shstrndx != 0 {
+		e.newIdx[f.Shstrndx] = uint32(e.shstrtabIdx)
+	}
+}
+
+func (e *editor) hasRelocs() bool {
+	for i, k := range e.kind {
+		if k == kindReloc && !e.removed[i] {
+			return true
+		}
+	}
+	return false
+}
+
+// relocs rewrites the symbol indices of the relocations that are kept.
+func (e *editor) relocs() error {
+	for _, i := range e.order {
+		if e.kind[i] != kindReloc {
+			continue
+		}
+		s := &e.f.Sections[i]
+		in := e.f.Contents(i)
+		out := make([]byte, len(in))
+		copy(out, in)
+		for off := uint64(0); off+s.Entsize <= uint64(len(out)); off += s.Entsize {
+			si := e.c.relSym(out[off:])
+			ni := 0
+			if si != 0 {
+				ni = e.symMap[si]
+			}
+			if ni < 0 {
+				return fmt.Errorf("relocation in section %s refers to symbol %q, which is removed", s.Name, e.syms[si].Name)
+			}
+			e.c.setRelSym(out[off:], uint32(ni))
+		}
+		e.data[i] = out
+	}
+	return nil
+}

@@ -1,0 +1,10 @@
+//go:build !unix
+
+package elfedit
+
+import "os"
+
+func mapFile(name string) ([]byte, func() error, error) {
+	data, err := os.ReadFile(name)
+	return data, nil, err
+}

@@ -1,0 +1,63 @@
+package elfedit
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/modhashes/modhashes/tools/atomicfile"
+)
+
+// WriteTo writes the output file to w. Bytes no structure covers (gaps
+// left by removed sections, alignment padding) are zero.
+func (o *Output) WriteTo(w io.Writer) (int64, error) {
+	bw := bufio.NewWriterSize(w, 1<<20)
+	var pos uint64
+	zeros := make([]byte, 64<<10)
+	for _, ch := range o.chunks {
+		for pos < ch.off {
+			n := min(ch.off-pos, uint64(len(zeros)))
+			if _, err := bw.Write(zeros[:n]); err != nil {
+				return int64(pos), err
+			}
+			pos += n
+		}
+		if _, err := bw.Write(ch.data); err != nil {
+			return int64(pos), err
+		}
+		pos += uint64(len(ch.data))
+	}
+	return int64(pos), bw.Flush()
+}
+
+// WriteFile writes the output to name through a temporary file renamed
+// into place, so name is either untouched or complete.
+func (o *Output) WriteFile(name string, perm os.FileMode) error {
+	af, err := atomicfile.Create(name, perm)
+	if err != nil {
+		return err
+	}
+	defer af.Abort()
+	if _, err := o.WriteTo(af); err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	return af.Commit()
+}
+
+// CheckOutput refuses an output path that names the input file unless
+// inPlace allows it (the output is still written to a temporary file and
+// renamed over the input, so a failed run leaves the input intact).
+func CheckOutput(in, out string, inPlace bool) error {
+	if inPlace {
+		return nil
+	}
+	si, err := os.Stat(in)
+	if err != nil {
+		return err
+	}
+	if so, err := os.Stat(out); err == nil && os.SameFile(si, so) {
+		return fmt.Errorf("output %s is the input file; pass --in-place to replace it", out)
+	}
+	return nil
+}

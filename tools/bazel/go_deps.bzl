@@ -1,0 +1,16 @@
+"""Go module dependencies of the workspace, kept by Gazelle.
+
+Regenerate with `bazel run //:gazelle-update-repos` after go.mod changes;
+tools/bazel/ci.sh fails when this file is stale.
+"""
+
+load("@bazel_gazelle//:deps.bzl", "go_repository")
+
+def go_dependencies():
+    """Declares a go_repository for every module in go.mod."""
+    go_repository(
+        name = "com_github_spf13_pflag",
+        importpath = "github.com/spf13/pflag",
+        sum = "h1:vN6T9TfwStFPFM5XzjsvmzZkLuaLX+HS+0SeFLRgU6M=",
+        version = "v1.0.7",
+    )

@@ -23,8 +23,9 @@ type Options struct {
 	// --update-section. A section inside a segment keeps its size.
 	Update map[string][]byte
 
-	// DropSectionSymbols drops all STT_SECTION symbols of an executable,
-	// as a further objcopy run over a file without relocations does.
+	// DropSectionSymbols makes the result that of one more objcopy run
+	// over a file without relocations: for x86 executables, that run
+	// drops the STT_SECTION symbols (BFD's other targets keep them).
 	DropSectionSymbols bool
 }
 
@@ -246,15 +247,20 @@ func (e *editor) keepSectionSymbols() bool {
 	if !e.exec {
 		return true
 	}
+	switch elf.Machine(e.f.Header.Machine) {
+	case elf.EM_386, elf.EM_X86_64, 6 /* EM_IAMCU */ :
+		// BFD's x86 targets are the ones that drop unused section
+		// symbols (TARGET_KEEP_UNUSED_SECTION_SYMBOLS false); the
+		// others keep them all.
+	default:
+		return true
+	}
 	if e.opt.DropSectionSymbols {
 		return false
 	}
-	if elf.Machine(e.f.Header.Machine) == elf.EM_PPC64 {
-		return true // the one ELF target that keeps unused section symbols
-	}
 	// objcopy keeps them only while the input has relocations.
-	for i, k := range e.kind {
-		if k == kindReloc && e.f.Sections[i].Size > 0 {
+	for _, k := range e.kind {
+		if k == kindReloc {
 			return true
 		}
 	}
@@ -272,8 +278,11 @@ func (e *editor) symbols() error {
 	}
 	e.syms = syms
 	used := make([]bool, len(syms))
+	// objcopy keeps the symbols relocations refer to, looking at the
+	// relocations of every section it keeps, even those whose
+	// relocations it drops.
 	for i, k := range e.kind {
-		if k != kindReloc || e.removed[i] {
+		if k != kindReloc || e.removed[e.target[i]] {
 			continue
 		}
 		s := &f.Sections[i]
@@ -299,14 +308,11 @@ func (e *editor) symbols() error {
 				continue
 			}
 			name = f.Sections[s.Shndx].Name
-			if !keepSect && !used[i] {
+			if !keepSect {
 				continue
 			}
 		}
 		if inRemoved {
-			if used[i] {
-				return fmt.Errorf("symbol %q is used by a relocation but its section %s is removed", s.Name, f.Sections[s.Shndx].Name)
-			}
 			continue
 		}
 		if !used[i] && e.opt.StripUnneeded.Match(name) {

@@ -1,0 +1,290 @@
+// Package compress packs installed modules as kbuild's modules_install does
+// (.ko.gz, .ko.xz, .ko.zst) and unpacks them as the kernel's
+// CONFIG_MODULE_DECOMPRESS and kmod do.
+//
+// Output is deterministic and readable by the in-kernel decompressors:
+//   - gzip: no file name, no modification time, no extra fields (the kernel
+//     skips only the 10-byte header and an optional name; `gzip -n`);
+//   - xz: one LZMA2 stream with a CRC32 check and a 1 MiB dictionary (the
+//     kernel's xz decoder knows only the CRC32 and "none" checks;
+//     `xz --check=crc32 --lzma2=dict=1MiB`);
+//   - zstd: one frame with a content checksum and a window of at most 8 MiB
+//     (`zstd -q`); the kernel limits the window to 1 GiB on 32-bit targets.
+//
+// Libraries: github.com/klauspost/compress for gzip and zstd (the most used
+// pure-Go zstd implementation, maintained, fuzzed, faster than compress/gzip)
+// and github.com/ulikunitz/xz for xz (the only maintained pure-Go xz writer).
+// No cgo, so the tool stays one static binary.
+package compress
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+	"github.com/ulikunitz/xz"
+)
+
+// Format is a module compression.
+type Format int
+
+// The formats kbuild can install modules in.
+const (
+	None Format = iota
+	Gzip
+	XZ
+	Zstd
+)
+
+// Formats lists every format, None first.
+var Formats = []Format{None, Gzip, XZ, Zstd}
+
+var names = [...]string{None: "none", Gzip: "gzip", XZ: "xz", Zstd: "zstd"}
+var exts = [...]string{None: "", Gzip: ".gz", XZ: ".xz", Zstd: ".zst"}
+
+func (f Format) String() string {
+	if f < 0 || int(f) >= len(names) {
+		return fmt.Sprintf("Format(%d)", int(f))
+	}
+	return names[f]
+}
+
+// Ext is the file name suffix kbuild appends after ".ko".
+func (f Format) Ext() string {
+	if f < 0 || int(f) >= len(exts) {
+		return ""
+	}
+	return exts[f]
+}
+
+// ParseFormat maps the command line's none|gzip|xz|zstd (also gz, zst) to a
+// Format.
+func ParseFormat(s string) (Format, error) {
+	switch strings.ToLower(s) {
+	case "", "none":
+		return None, nil
+	case "gzip", "gz":
+		return Gzip, nil
+	case "xz":
+		return XZ, nil
+	case "zstd", "zst":
+		return Zstd, nil
+	}
+	return None, fmt.Errorf("compression %q: want none, gzip, xz or zstd", s)
+}
+
+var (
+	gzipMagic = []byte{0x1f, 0x8b}
+	xzMagic   = []byte{0xfd, '7', 'z', 'X', 'Z', 0}
+	zstdMagic = []byte{0x28, 0xb5, 0x2f, 0xfd}
+)
+
+// Detect tells the format from the first bytes, as kmod does; anything
+// without a known magic number is None.
+func Detect(b []byte) Format {
+	switch {
+	case bytes.HasPrefix(b, gzipMagic):
+		return Gzip
+	case bytes.HasPrefix(b, xzMagic):
+		return XZ
+	case bytes.HasPrefix(b, zstdMagic):
+		return Zstd
+	}
+	return None
+}
+
+// Encode compresses data in format f; None returns data itself.
+func Encode(f Format, data []byte) ([]byte, error) {
+	var buf bytes.Buffer
+	switch f {
+	case None:
+		return data, nil
+	case Gzip:
+		buf.Grow(len(data)/3 + 64)
+		w, err := gzip.NewWriterLevel(&buf, gzip.DefaultCompression)
+		if err != nil {
+			return nil, err
+		}
+		// No name, comment or extra field, and time 0 (the zero
+		// time.Time would encode as a wrapped year-1 timestamp): the header
+		// of `gzip -n`, except the OS byte.
+		w.ModTime = time.Unix(0, 0)
+		if _, err := w.Write(data); err != nil {
+			return nil, err
+		}
+		if err := w.Close(); err != nil {
+			return nil, err
+		}
+	case XZ:
+		buf.Grow(len(data)/4 + 64)
+		cfg := xz.WriterConfig{DictCap: 1 << 20, CheckSum: xz.CRC32}
+		w, err := cfg.NewWriter(&buf)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := w.Write(data); err != nil {
+			return nil, err
+		}
+		if err := w.Close(); err != nil {
+			return nil, err
+		}
+	case Zstd:
+		enc, err := encoder()
+		if err != nil {
+			return nil, err
+		}
+		return enc.EncodeAll(data, make([]byte, 0, len(data)/3+64)), nil
+	default:
+		return nil, fmt.Errorf("unknown compression %v", f)
+	}
+	return buf.Bytes(), nil
+}
+
+var (
+	encOnce sync.Once
+	enc     *zstd.Encoder
+	encErr  error
+)
+
+// encoder is shared: EncodeAll may be called concurrently, and its output
+// does not depend on concurrency.
+func encoder() (*zstd.Encoder, error) {
+	encOnce.Do(func() {
+		enc, encErr = zstd.NewWriter(nil,
+			zstd.WithEncoderLevel(zstd.SpeedDefault),
+			zstd.WithEncoderCRC(true),
+			zstd.WithWindowSize(8<<20),
+			zstd.WithZeroFrames(true))
+	})
+	return enc, encErr
+}
+
+// decoders holds streaming zstd decoders; one stream each at a time.
+var decoders sync.Pool
+
+func getDecoder() (*zstd.Decoder, error) {
+	if d, ok := decoders.Get().(*zstd.Decoder); ok {
+		return d, nil
+	}
+	return zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(maxZstdWindow))
+}
+
+// ErrTooLarge is returned by Decode when the output would exceed its limit.
+var ErrTooLarge = errors.New("decompressed size exceeds the limit")
+
+// Decode decompresses b by its magic number, producing at most max bytes
+// (a guard against decompression bombs). Plain data is returned as is.
+// It also applies the in-kernel decompressor's limits (see KernelCheck).
+func Decode(b []byte, max int64) ([]byte, Format, error) {
+	f := Detect(b)
+	if f == None {
+		return b, None, nil
+	}
+	if err := KernelCheck(f, b); err != nil {
+		return nil, f, err
+	}
+	var r io.Reader
+	switch f {
+	case Gzip:
+		z, err := gzip.NewReader(bytes.NewReader(b))
+		if err != nil {
+			return nil, f, fmt.Errorf("gzip: %w", err)
+		}
+		z.Multistream(false) // the kernel inflates the first member only
+		r = z
+	case XZ:
+		z, err := xz.ReaderConfig{SingleStream: true}.NewReader(bytes.NewReader(b))
+		if err != nil {
+			return nil, f, fmt.Errorf("xz: %w", err)
+		}
+		r = z
+	case Zstd:
+		d, err := getDecoder()
+		if err != nil {
+			return nil, f, fmt.Errorf("zstd: %w", err)
+		}
+		defer decoders.Put(d)
+		if err := d.Reset(bytes.NewReader(b)); err != nil {
+			return nil, f, fmt.Errorf("zstd: %w", err)
+		}
+		r = d
+	}
+	var out bytes.Buffer
+	n, err := io.Copy(&out, io.LimitReader(r, max+1))
+	if err != nil {
+		return nil, f, fmt.Errorf("%v: %w", f, err)
+	}
+	if n > max {
+		return nil, f, fmt.Errorf("%v: %w", f, ErrTooLarge)
+	}
+	return out.Bytes(), f, nil
+}
+
+func zstdHeader(b []byte) (zstd.Header, error) {
+	var h zstd.Header
+	if err := h.Decode(b); err != nil {
+		return h, fmt.Errorf("zstd: frame header: %w", err)
+	}
+	return h, nil
+}
+
+// maxZstdWindow is the smallest window limit of the kernel's zstd
+// decompressor (ZSTD_WINDOWLOG_MAX on 32-bit targets).
+const maxZstdWindow = 1 << 30
+
+// KernelCheck reports header features that the kernel's own decompressors
+// (CONFIG_MODULE_DECOMPRESS) reject although userspace tools accept them.
+func KernelCheck(f Format, b []byte) error {
+	switch f {
+	case Gzip:
+		// ID1 ID2 CM FLG MTIME(4) XFL OS; the kernel skips 10 bytes and a
+		// name, then inflates: an extra field, comment or header CRC would
+		// be taken for deflate data.
+		if len(b) < 10 {
+			return fmt.Errorf("gzip: header truncated")
+		}
+		if b[2] != 8 {
+			return fmt.Errorf("gzip: compression method %d, want 8 (deflate)", b[2])
+		}
+		if flg := b[3]; flg&^0x09 != 0 { // FTEXT and FNAME are harmless
+			return fmt.Errorf("gzip: header flags %#02x (extra field, comment or header CRC): the kernel's decompressor cannot skip them", flg)
+		}
+	case XZ:
+		// Stream header: magic(6), flags(2), CRC32(4). The check type is the
+		// low nibble of the second flag byte.
+		if len(b) < 12 {
+			return fmt.Errorf("xz: stream header truncated")
+		}
+		if check := b[7] & 0x0f; check > 1 {
+			return fmt.Errorf("xz: integrity check type %d (%s); the kernel's decoder accepts only CRC32 or none (xz --check=crc32)", check, xzCheckName(check))
+		}
+	case Zstd:
+		h, err := zstdHeader(b)
+		if err != nil {
+			return err
+		}
+		if !h.SingleSegment && h.WindowSize > maxZstdWindow {
+			return fmt.Errorf("zstd: window of %d bytes exceeds the kernel's limit of %d", h.WindowSize, maxZstdWindow)
+		}
+		if h.DictionaryID != 0 {
+			return fmt.Errorf("zstd: frame needs dictionary %d, which the kernel does not have", h.DictionaryID)
+		}
+	}
+	return nil
+}
+
+func xzCheckName(c byte) string {
+	switch c {
+	case 4:
+		return "CRC64"
+	case 10:
+		return "SHA-256"
+	}
+	return "unknown"
+}

@@ -1,0 +1,227 @@
+package compress
+
+import (
+	"bytes"
+	"errors"
+	"math/rand"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/ulikunitz/xz"
+)
+
+// sample is module-like data: compressible runs mixed with noise.
+func sample(n int, seed int64) []byte {
+	rng := rand.New(rand.NewSource(seed))
+	b := make([]byte, n)
+	for i := 0; i < n; {
+		run := rng.Intn(64) + 1
+		c := byte(rng.Intn(256))
+		for j := 0; j < run && i < n; j++ {
+			if rng.Intn(4) == 0 {
+				b[i] = byte(rng.Intn(256))
+			} else {
+				b[i] = c
+			}
+			i++
+		}
+	}
+	return b
+}
+
+func TestRoundTripAndDeterminism(t *testing.T) {
+	for _, f := range Formats {
+		for _, n := range []int{0, 1, 4096, 3 << 20} {
+			data := sample(n, int64(n))
+			a, err := Encode(f, data)
+			if err != nil {
+				t.Fatalf("%v %d: %v", f, n, err)
+			}
+			b, err := Encode(f, append([]byte(nil), data...))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(a, b) {
+				t.Errorf("%v %d bytes: two encodings differ", f, n)
+			}
+			if f != None && Detect(a) != f {
+				t.Errorf("%v: Detect = %v", f, Detect(a))
+			}
+			if err := KernelCheck(f, a); err != nil {
+				t.Errorf("%v: own output fails KernelCheck: %v", f, err)
+			}
+			got, gf, err := Decode(a, int64(n)+1)
+			if err != nil {
+				t.Fatalf("%v %d: decode: %v", f, n, err)
+			}
+			if gf != f || !bytes.Equal(got, data) {
+				t.Errorf("%v %d: round trip gave %v, %d bytes", f, n, gf, len(got))
+			}
+		}
+	}
+}
+
+func TestGzipHeaderHasNoNameOrTime(t *testing.T) {
+	a, err := Encode(Gzip, []byte("module"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a[3] != 0 || !bytes.Equal(a[4:8], []byte{0, 0, 0, 0}) {
+		t.Errorf("gzip header flags %#x mtime % x: want none and zero", a[3], a[4:8])
+	}
+}
+
+func TestXZUsesCRC32(t *testing.T) {
+	a, err := Encode(XZ, []byte("module"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a[7]&0x0f != 1 {
+		t.Errorf("xz check type %d, want 1 (CRC32)", a[7]&0x0f)
+	}
+}
+
+func TestDecodeLimit(t *testing.T) {
+	data := make([]byte, 1<<20)
+	for _, f := range Formats[1:] {
+		a, err := Encode(f, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := Decode(a, 1000); !errors.Is(err, ErrTooLarge) {
+			t.Errorf("%v: decode past the limit: %v, want ErrTooLarge", f, err)
+		}
+	}
+}
+
+func TestKernelCheckRejects(t *testing.T) {
+	var crc64 bytes.Buffer
+	w, err := xz.WriterConfig{CheckSum: xz.CRC64}.NewWriter(&crc64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte("module"))
+	w.Close()
+
+	var comment bytes.Buffer
+	gw := gzip.NewWriter(&comment)
+	gw.Comment = "built by hand"
+	gw.Write([]byte("module"))
+	gw.Close()
+
+	var named bytes.Buffer
+	gw = gzip.NewWriter(&named)
+	gw.Name = "m.ko"
+	gw.Write([]byte("module"))
+	gw.Close()
+
+	tests := []struct {
+		name string
+		f    Format
+		b    []byte
+		ok   bool
+	}{
+		{"xz crc64", XZ, crc64.Bytes(), false},
+		{"gzip comment", Gzip, comment.Bytes(), false},
+		{"gzip name", Gzip, named.Bytes(), true},
+		{"gzip truncated", Gzip, []byte{0x1f, 0x8b, 8}, false},
+		{"zstd garbage", Zstd, []byte{0x28, 0xb5, 0x2f, 0xfd}, false},
+	}
+	for _, tc := range tests {
+		err := KernelCheck(tc.f, tc.b)
+		if (err == nil) != tc.ok {
+			t.Errorf("%s: KernelCheck = %v, want ok=%v", tc.name, err, tc.ok)
+		}
+		if !tc.ok {
+			if _, _, err := Decode(tc.b, 1<<20); err == nil {
+				t.Errorf("%s: Decode accepted it", tc.name)
+			}
+		}
+	}
+}
+
+func TestParseFormat(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want Format
+		ext  string
+	}{{"none", None, ""}, {"", None, ""}, {"gzip", Gzip, ".gz"}, {"xz", XZ, ".xz"}, {"zstd", Zstd, ".zst"}, {"ZST", Zstd, ".zst"}} {
+		f, err := ParseFormat(tc.in)
+		if err != nil || f != tc.want || f.Ext() != tc.ext {
+			t.Errorf("ParseFormat(%q) = %v %q, %v", tc.in, f, f.Ext(), err)
+		}
+	}
+	if _, err := ParseFormat("bzip2"); err == nil {
+		t.Error("bzip2 accepted")
+	}
+}
+
+// TestSystemTools checks our output with the tools kbuild and distributions
+// use (installed by tools/install/testdata/install-deps.sh).
+func TestSystemTools(t *testing.T) {
+	data := sample(1<<20, 7)
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		f    Format
+		tool string
+	}{{Gzip, "gzip"}, {XZ, "xz"}, {Zstd, "zstd"}} {
+		path, err := exec.LookPath(tc.tool)
+		if err != nil {
+			t.Logf("%s not installed; skipping", tc.tool)
+			continue
+		}
+		a, err := Encode(tc.f, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := filepath.Join(dir, "m.ko"+tc.f.Ext())
+		if err := os.WriteFile(name, a, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := exec.Command(path, "-t", name).CombinedOutput(); err != nil {
+			t.Errorf("%s -t: %v\n%s", tc.tool, err, out)
+		}
+		out, err := exec.Command(path, "-dc", name).Output()
+		if err != nil || !bytes.Equal(out, data) {
+			t.Errorf("%s -dc: %v, %d bytes", tc.tool, err, len(out))
+		}
+	}
+}
+
+// TestDecodeSystemOutput reads what the system tools write with kbuild's
+// options.
+func TestDecodeSystemOutput(t *testing.T) {
+	data := sample(256<<10, 9)
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		f    Format
+		args []string
+	}{
+		{Gzip, []string{"gzip", "-n", "-f"}},
+		{XZ, []string{"xz", "--check=crc32", "--lzma2=dict=1MiB", "-f"}},
+		{Zstd, []string{"zstd", "--rm", "-f", "-q"}},
+	} {
+		if _, err := exec.LookPath(tc.args[0]); err != nil {
+			t.Logf("%s not installed; skipping", tc.args[0])
+			continue
+		}
+		name := filepath.Join(dir, "m.ko")
+		if err := os.WriteFile(name, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := exec.Command(tc.args[0], append(tc.args[1:], name)...).CombinedOutput(); err != nil {
+			t.Fatalf("%v: %v\n%s", tc.args, err, out)
+		}
+		a, err := os.ReadFile(name + tc.f.Ext())
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, f, err := Decode(a, 1<<20)
+		if err != nil || f != tc.f || !bytes.Equal(got, data) {
+			t.Errorf("%v: Decode = %v, %v, %d bytes", tc.args, f, err, len(got))
+		}
+	}
+}

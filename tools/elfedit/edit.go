@@ -74,7 +74,7 @@ type editor struct {
 
 	syms    []Sym
 	symMap  []int // input symbol index -> output index, -1 if dropped
-	outSyms []int // output order, input indices
+	outSyms []Sym // in output order, section indices still the input's
 
 	newIdx []uint32 // input section -> output index, 0 if none
 	order  []int    // output order of kept input sections (normal + reloc)
@@ -242,29 +242,31 @@ func (e *editor) update() error {
 	return nil
 }
 
-// keepSectionSymbols is BFD's rule for STT_SECTION symbols.
-func (e *editor) keepSectionSymbols() bool {
+// sectionSymbols is BFD's rule for STT_SECTION symbols in what objcopy
+// writes: keep says whether the input's are kept; all says whether every
+// output section gets one (made up where the input had none).
+func (e *editor) sectionSymbols() (keep, all bool) {
 	if !e.exec {
-		return true
+		return true, false
+	}
+	hasRelocs := false
+	for _, k := range e.kind {
+		if k == kindReloc {
+			hasRelocs = true
+		}
+	}
+	// While the input has relocations, the input's section symbols are
+	// kept. Without (or in a further run, which never has them), BFD's
+	// x86 targets drop them all (TARGET_KEEP_UNUSED_SECTION_SYMBOLS is
+	// false there) and the others give every section one.
+	if hasRelocs && !e.opt.DropSectionSymbols {
+		return true, false
 	}
 	switch elf.Machine(e.f.Header.Machine) {
 	case elf.EM_386, elf.EM_X86_64, 6 /* EM_IAMCU */ :
-		// BFD's x86 targets are the ones that drop unused section
-		// symbols (TARGET_KEEP_UNUSED_SECTION_SYMBOLS false); the
-		// others keep them all.
-	default:
-		return true
+		return false, false
 	}
-	if e.opt.DropSectionSymbols {
-		return false
-	}
-	// objcopy keeps them only while the input has relocations.
-	for _, k := range e.kind {
-		if k == kindReloc {
-			return true
-		}
-	}
-	return false
+	return true, true
 }
 
 func (e *editor) symbols() error {
@@ -295,9 +297,12 @@ func (e *editor) symbols() error {
 			used[si] = true
 		}
 	}
-	keepSect := e.keepSectionSymbols()
+	keepSect, allSect := e.sectionSymbols()
 	e.symMap = make([]int, len(syms))
-	var locals, globals []int
+	var locals, globals []Sym
+	var at []int // input index of each local, then each global
+	var globalAt []int
+	hasSym := make([]bool, len(f.Sections))
 	for i := 1; i < len(syms); i++ {
 		s := &syms[i]
 		e.symMap[i] = -1
@@ -319,14 +324,31 @@ func (e *editor) symbols() error {
 			continue
 		}
 		if isGlobal(s) {
-			globals = append(globals, i)
+			globals = append(globals, *s)
+			globalAt = append(globalAt, i)
 		} else {
-			locals = append(locals, i)
+			locals = append(locals, *s)
+			at = append(at, i)
+			if s.Type() == elf.STT_SECTION && s.Value == f.Sections[s.Shndx].Addr {
+				hasSym[s.Shndx] = true
+			}
+		}
+	}
+	if allSect && len(locals)+len(globals) > 0 {
+		// BFD appends a symbol for each section that has none left
+		// (unless no symbol is left: then it writes no symbol table).
+		for i := 1; i < len(f.Sections); i++ {
+			if e.kind[i] == kindNormal && !e.removed[i] && !hasSym[i] {
+				locals = append(locals, Sym{Info: byte(elf.STB_LOCAL)<<4 | byte(elf.STT_SECTION), Shndx: uint32(i), Value: f.Sections[i].Addr})
+				at = append(at, 0)
+			}
 		}
 	}
 	e.outSyms = append(locals, globals...)
-	for k, i := range e.outSyms {
-		e.symMap[i] = k + 1
+	for k, i := range append(at, globalAt...) {
+		if i > 0 {
+			e.symMap[i] = k + 1
+		}
 	}
 	e.nlocals = len(locals)
 	return nil
@@ -436,11 +458,29 @@ func (e *editor) relocs() error {
 				ni = e.symMap[si]
 			}
 			if ni < 0 {
-				return fmt.Errorf("relocation in section %s refers to symbol %q, which is removed", s.Name, e.syms[si].Name)
+				sym := &e.syms[si]
+				what := fmt.Sprintf("symbol %q", sym.Name)
+				if sym.Type() == elf.STT_SECTION && !sym.Reserved && int(sym.Shndx) < len(e.f.Sections) {
+					what = "the section symbol of " + e.f.Sections[sym.Shndx].Name
+				}
+				return fmt.Errorf("relocation section %s refers to %s, which is removed", s.Name, what)
 			}
 			e.c.setRelSym(out[off:], uint32(ni))
 		}
 		e.data[i] = out
 	}
 	return nil
+}
+
+// Dump returns the contents of the first section called name, as objcopy
+// --dump-section writes them.
+func Dump(f *File, name string) ([]byte, error) {
+	i := f.SectionByName(name)
+	if i < 0 {
+		return nil, fmt.Errorf("no section %s", name)
+	}
+	if f.Sections[i].Type == uint32(elf.SHT_NOBITS) {
+		return nil, fmt.Errorf("section %s has no contents (SHT_NOBITS)", name)
+	}
+	return f.Contents(i), nil
 }

@@ -73,7 +73,7 @@ func fnmatch(pat, name string) bool {
 					}
 					break
 				}
-				fallthrough
+				return false // a trailing backslash matches nothing
 			default:
 				if n < len(name) && name[n] == c {
 					p++

@@ -52,7 +52,7 @@ func testRoot() hashesroot.Root {
 // middle of a segment, with and without linker-emitted relocations, and
 // checks finalize against kbuild's objcopy commands.
 func TestMatchesObjcopy(t *testing.T) {
-	src, _ := filepath.Abs("testdata/mini.S")
+	src, _ := filepath.Abs("../elfedit/testdata/mini.S")
 	for _, tc := range elftest.Toolchains {
 		for _, layout := range []string{"text", "data", "middle"} {
 			for _, relocs := range []bool{true, false} {
@@ -64,7 +64,7 @@ func TestMatchesObjcopy(t *testing.T) {
 					t.Parallel()
 					dir := t.TempDir()
 					objcopy := tc.Tool(t, "objcopy")
-					lds, _ := filepath.Abs("testdata/" + layout + ".lds")
+					lds, _ := filepath.Abs("../elfedit/testdata/" + layout + ".lds")
 					var flags []string
 					if relocs {
 						flags = append(flags, "--emit-relocs")
@@ -116,8 +116,8 @@ func TestMatchesObjcopy(t *testing.T) {
 func TestRootErrors(t *testing.T) {
 	tc := elftest.Toolchains[0]
 	dir := t.TempDir()
-	src, _ := filepath.Abs("testdata/mini.S")
-	lds, _ := filepath.Abs("testdata/text.lds")
+	src, _ := filepath.Abs("../elfedit/testdata/mini.S")
+	lds, _ := filepath.Abs("../elfedit/testdata/text.lds")
 	in := tc.Build(t, dir, src, lds)
 	f := elftest.Parse(t, in)
 	root := testRoot()
@@ -166,8 +166,8 @@ func TestRootErrors(t *testing.T) {
 func TestInPlace(t *testing.T) {
 	tc := elftest.Toolchains[0]
 	dir := t.TempDir()
-	src, _ := filepath.Abs("testdata/mini.S")
-	lds, _ := filepath.Abs("testdata/text.lds")
+	src, _ := filepath.Abs("../elfedit/testdata/mini.S")
+	lds, _ := filepath.Abs("../elfedit/testdata/text.lds")
 	in := tc.Build(t, dir, src, lds, "--emit-relocs")
 	orig, _ := os.ReadFile(in)
 	if err := File(in, in, Options{}, false); err == nil {

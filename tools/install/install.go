@@ -1,0 +1,442 @@
+// Package install is the modules_install stage with module hashes: it
+// copies every module of modules.order to DEST/lib/modules/RELEASE/kernel/,
+// appends its Merkle proof, compresses it as kbuild would, and copies
+// modules.order and modules.builtin*, the layout of
+// `make modules_install INSTALL_MOD_PATH=DEST`.
+//
+// Nothing is written unless every module passes, in two phases:
+//
+//  1. Each module and its <stem>.merkle are read; the proof must be a
+//     Merkle proof for the module's line of modules.order and for a tree of
+//     that many modules; the module must not carry a trailer already
+//     (unless ReplaceSignature, which drops it first); the proof, folded
+//     from the module's leaf hash, must reach the root (Options.Root, or
+//     else the root all other modules reach): a module changed after
+//     hashing is refused.
+//  2. Each output is built, checked with the kernel's own decision
+//     (package verify, after decompression), and written atomically.
+//
+// Modules are never stripped here: stripping after hashing breaks every
+// proof. Since kbuild strips at install time when INSTALL_MOD_STRIP is set,
+// Install refuses to run with INSTALL_MOD_STRIP set unless the hashed files
+// are already the stripped ones (a suffix other than ".ko", e.g.
+// ".ko.stripped", as kernels that strip at build time use).
+package install
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/modhashes/modhashes/tools/atomicfile"
+	"github.com/modhashes/modhashes/tools/compress"
+	"github.com/modhashes/modhashes/tools/hashesroot"
+	"github.com/modhashes/modhashes/tools/merkle"
+	"github.com/modhashes/modhashes/tools/modorder"
+	"github.com/modhashes/modhashes/tools/modsig"
+	"github.com/modhashes/modhashes/tools/verify"
+)
+
+// Options says what to install where. Zero values mean kbuild's defaults.
+type Options struct {
+	ObjTree       string // object tree with modules.order and the modules; default "."
+	Order         string // default ObjTree/modules.order
+	Suffix        string // module file suffix; default ".ko"
+	ProofDir      string // where the .merkle files are; default next to each module
+	Dest          string // INSTALL_MOD_PATH; required
+	KernelRelease string // default: ObjTree/include/config/kernel.release
+	Compression   compress.Format
+	Jobs          int // default: number of CPUs
+	// ReplaceSignature drops a trailer a module already carries (PKCS#7 or
+	// Merkle) instead of refusing it; the rest must still be what was hashed.
+	ReplaceSignature bool
+	// Root, when set, is the root every proof must reach (from vmlinux or
+	// the tree stage). Otherwise all modules must agree on one root.
+	Root *hashesroot.Root
+	// Getenv reads the environment (INSTALL_MOD_STRIP); default os.Getenv.
+	Getenv func(string) string
+}
+
+func (o Options) withDefaults() Options {
+	if o.ObjTree == "" {
+		o.ObjTree = "."
+	}
+	if o.Order == "" {
+		o.Order = filepath.Join(o.ObjTree, "modules.order")
+	}
+	if o.Suffix == "" {
+		o.Suffix = ".ko"
+	}
+	if o.Jobs <= 0 {
+		o.Jobs = runtime.NumCPU()
+	}
+	if o.Getenv == nil {
+		o.Getenv = os.Getenv
+	}
+	return o
+}
+
+// Module is one installed module.
+type Module struct {
+	modorder.Entry
+	Src   string // the module as built
+	Proof string // its .merkle file
+	Dst   string // the installed file
+}
+
+// Result is what Install wrote.
+type Result struct {
+	ModDir  string // DEST/lib/modules/RELEASE
+	Release string
+	Root    hashesroot.Root // the root every installed module verifies against
+	Modules []Module
+	Copied  []string // modules.order, modules.builtin* written under ModDir
+}
+
+// BuiltinFiles are copied from the object tree when present.
+var BuiltinFiles = []string{"modules.builtin", "modules.builtin.modinfo", "modules.builtin.ranges"}
+
+// InstalledPath is where a module of modules.order goes below
+// lib/modules/RELEASE, before any compression suffix: kbuild's
+// "kernel/<path>.ko". Old-style lines that already name an installed path
+// ("kernel/....ko") keep it.
+func InstalledPath(e modorder.Entry) string {
+	if !strings.HasSuffix(e.Path, ".o") && strings.HasPrefix(e.Stem, "kernel/") {
+		return e.Stem + ".ko"
+	}
+	return "kernel/" + e.Stem + ".ko"
+}
+
+// KernelRelease returns the release: given, or read from
+// OBJTREE/include/config/kernel.release.
+func KernelRelease(given, objtree string) (string, error) {
+	rel := given
+	if rel == "" {
+		name := filepath.Join(objtree, "include", "config", "kernel.release")
+		b, err := os.ReadFile(name)
+		if err != nil {
+			return "", fmt.Errorf("kernel release: %w (give --kernel-release)", err)
+		}
+		rel = strings.TrimSpace(string(b))
+		if rel == "" {
+			return "", fmt.Errorf("kernel release: %s is empty", name)
+		}
+	}
+	if rel == "." || rel == ".." || strings.ContainsAny(rel, "/\x00\n") {
+		return "", fmt.Errorf("kernel release %q: not a directory name", rel)
+	}
+	return rel, nil
+}
+
+// checkStrip refuses install-time stripping of hashed modules.
+func checkStrip(opts Options) error {
+	v := opts.Getenv("INSTALL_MOD_STRIP")
+	if v == "" || opts.Suffix != ".ko" {
+		return nil
+	}
+	return fmt.Errorf("INSTALL_MOD_STRIP=%s is set, but stripping modules after hashing breaks every proof "+
+		"(kbuild refuses CONFIG_MODULE_HASHES with INSTALL_MOD_STRIP too): unset it, or strip at build time, "+
+		"hash the stripped files (tree --suffix .ko.stripped) and install those (--suffix .ko.stripped)", v)
+}
+
+// pending is phase 1's finding for one module.
+type pending struct {
+	proof merkle.Proof
+	root  merkle.Hash // the root the proof reaches from the module
+}
+
+// Install installs every module of modules.order; see the package doc.
+func Install(opts Options) (*Result, error) {
+	opts = opts.withDefaults()
+	if opts.Dest == "" {
+		return nil, errors.New("no destination directory")
+	}
+	if err := checkStrip(opts); err != nil {
+		return nil, err
+	}
+	rel, err := KernelRelease(opts.KernelRelease, opts.ObjTree)
+	if err != nil {
+		return nil, err
+	}
+	entries, err := modorder.Read(opts.Order)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Release: rel, ModDir: filepath.Join(opts.Dest, "lib", "modules", rel)}
+	proofDir := opts.ProofDir
+	if proofDir == "" {
+		proofDir = opts.ObjTree
+	}
+	res.Modules = make([]Module, len(entries))
+	for i, e := range entries {
+		res.Modules[i] = Module{
+			Entry: e,
+			Src:   filepath.Join(opts.ObjTree, e.ModuleFile(opts.Suffix)),
+			Proof: filepath.Join(proofDir, e.ProofFile()),
+			Dst:   filepath.Join(res.ModDir, filepath.FromSlash(InstalledPath(e))+opts.Compression.Ext()),
+		}
+	}
+
+	found := make([]pending, len(entries))
+	if err := parallel(len(entries), opts.Jobs, func(i int) error {
+		var err error
+		found[i], err = examine(res.Modules[i], len(entries), opts)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	root, err := agree(res.Modules, found, opts)
+	if err != nil {
+		return nil, err
+	}
+	res.Root = root
+
+	if err := parallel(len(entries), opts.Jobs, func(i int) error {
+		return write(res.Modules[i], found[i], root, opts)
+	}); err != nil {
+		return nil, err
+	}
+	if err := res.copyLists(entries, opts); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// parallel runs f(0..n-1) on jobs workers and returns the errors of the
+// lowest indices (up to 10) joined.
+func parallel(n, jobs int, f func(i int) error) error {
+	errs := make([]error, n)
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < min(jobs, n); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				errs[i] = f(i)
+			}
+		}()
+	}
+	for i := 0; i < n; i++ {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	return joinErrors(errs)
+}
+
+func joinErrors(errs []error) error {
+	var out []error
+	n := 0
+	for _, err := range errs {
+		if err == nil {
+			continue
+		}
+		if n++; n <= 10 {
+			out = append(out, err)
+		}
+	}
+	if n > 10 {
+		out = append(out, fmt.Errorf("... and %d more", n-10))
+	}
+	return errors.Join(out...)
+}
+
+func where(m Module, opts Options) string {
+	return fmt.Sprintf("module %s (%s:%d)", m.Src, opts.Order, m.Pos+1)
+}
+
+// body returns the module as hashed: the file, or with ReplaceSignature the
+// file without the trailer it carries.
+func body(m Module, file []byte, opts Options) ([]byte, error) {
+	if !modsig.HasMarker(file) {
+		return file, nil
+	}
+	b, _, info, err := modsig.Split(file)
+	if err != nil {
+		return nil, fmt.Errorf("%s: ends with a signature marker, but its trailer is malformed: %w", where(m, opts), err)
+	}
+	if !opts.ReplaceSignature {
+		return nil, fmt.Errorf("%s: already carries a %s trailer (%d bytes); a module carries at most one: "+
+			"install the unsigned module, or drop the old trailer with --replace-signature", where(m, opts), modsig.TypeName(info.IDType), info.SigLen)
+	}
+	return b, nil
+}
+
+// examine is phase 1 for one module.
+func examine(m Module, n int, opts Options) (pending, error) {
+	var p pending
+	file, err := os.ReadFile(m.Src)
+	if err != nil {
+		return p, fmt.Errorf("%s: %w", where(m, opts), unwrapPath(err))
+	}
+	b, err := body(m, file, opts)
+	if err != nil {
+		return p, err
+	}
+	raw, err := os.ReadFile(m.Proof)
+	if err != nil {
+		return p, fmt.Errorf("%s: proof: %w (run the tree stage first)", where(m, opts), err)
+	}
+	proof, err := modsig.ParseMerkleTrailer(raw)
+	if err != nil {
+		return p, fmt.Errorf("proof %s: %w", m.Proof, err)
+	}
+	if int(proof.Pos) != m.Pos {
+		return p, fmt.Errorf("proof %s: is for position %d, but the module is line %d of %s (position %d): proof from another modules.order?",
+			m.Proof, proof.Pos, m.Pos+1, opts.Order, m.Pos)
+	}
+	if want := merkle.Levels(n); len(proof.Siblings) != want {
+		return p, fmt.Errorf("proof %s: has %d levels, but a tree of %d modules has %d: proof from another build?",
+			m.Proof, len(proof.Siblings), n, want)
+	}
+	p.proof = proof
+	leaf := merkle.LeafBytes(proof.Pos, b)
+	trace := proof.Trace(leaf)
+	// Where the path's node is the last of an odd-sized level it has no
+	// pair and the proof repeats the node itself: this is checkable
+	// without the root (it is how a single module's tree is checked).
+	cur, idx, count := leaf, m.Pos, n
+	for l, sib := range proof.Siblings {
+		if idx^1 >= count && sib != cur {
+			return p, fmt.Errorf("%s: changed after hashing: at level %d its path has no pair, and the proof's copy of the node differs from the module's (%s)",
+				where(m, opts), l, m.Proof)
+		}
+		cur, idx, count = trace[l], idx>>1, (count+1)/2
+	}
+	p.root = cur
+	return p, nil
+}
+
+// agree checks that every proof reaches the same root, the given one if any.
+func agree(mods []Module, found []pending, opts Options) (hashesroot.Root, error) {
+	levels := uint32(merkle.Levels(len(mods)))
+	var root merkle.Hash
+	switch {
+	case opts.Root != nil:
+		if opts.Root.Levels != levels {
+			return hashesroot.Root{}, fmt.Errorf("the root given has %d levels, but %s lists %d modules (%d levels): root from another build",
+				opts.Root.Levels, opts.Order, len(mods), levels)
+		}
+		root = opts.Root.Hash
+	case len(mods) > 0:
+		// The root most modules reach; a tie has no majority, so every
+		// module disagreeing with the first one's root is reported.
+		count := make(map[merkle.Hash]int)
+		best := 0
+		for i := range found {
+			r := found[i].root
+			count[r]++
+			if count[r] > best || (count[r] == best && r == found[0].root) {
+				best, root = count[r], r
+			}
+		}
+	}
+	var errs []error
+	for i := range found {
+		if found[i].root == root {
+			continue
+		}
+		against := "the root the other modules reach"
+		if opts.Root != nil {
+			against = "the root given"
+		}
+		errs = append(errs, fmt.Errorf("%s: changed after hashing (or its proof %s is from another build): its proof leads to %s, not to %s %s",
+			where(mods[i], opts), mods[i].Proof, found[i].root, against, root))
+	}
+	if err := joinErrors(errs); err != nil {
+		return hashesroot.Root{}, err
+	}
+	return hashesroot.Root{Levels: levels, Hash: root}, nil
+}
+
+// write is phase 2 for one module.
+func write(m Module, p pending, root hashesroot.Root, opts Options) error {
+	file, err := os.ReadFile(m.Src)
+	if err != nil {
+		return fmt.Errorf("%s: %w", where(m, opts), unwrapPath(err))
+	}
+	b, err := body(m, file, opts)
+	if err != nil {
+		return err
+	}
+	out := make([]byte, 0, len(b)+modsig.TrailerSize(len(p.proof.Siblings)))
+	out = append(append(out, b...), modsig.MerkleTrailer(p.proof)...)
+	data, err := compress.Encode(opts.Compression, out)
+	if err != nil {
+		return fmt.Errorf("%s: %v: %w", m.Dst, opts.Compression, err)
+	}
+	// The kernel's decision on exactly the bytes to be written; this also
+	// catches a module that changed since phase 1.
+	if r := verify.File(data, root); !r.OK() {
+		return fmt.Errorf("%s: would not load: %s", where(m, opts), r.Code.String()+": "+r.Reason)
+	}
+	if err := os.MkdirAll(filepath.Dir(m.Dst), 0o755); err != nil {
+		return err
+	}
+	if err := atomicfile.WriteFile(m.Dst, data, 0o644); err != nil {
+		return err
+	}
+	// A module installed before with another compression would shadow or
+	// duplicate this one for depmod; kbuild removes the whole kernel/ tree.
+	plain := strings.TrimSuffix(m.Dst, opts.Compression.Ext())
+	for _, f := range compress.Formats {
+		if f == opts.Compression {
+			continue
+		}
+		if err := os.Remove(plain + f.Ext()); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("removing stale %s: %w", plain+f.Ext(), unwrapPath(err))
+		}
+	}
+	return nil
+}
+
+// copyLists writes modules.order with installed paths (kbuild's
+// "kernel/<path>.ko" lines) and copies modules.builtin* when present.
+func (res *Result) copyLists(entries []modorder.Entry, opts Options) error {
+	if err := os.MkdirAll(res.ModDir, 0o755); err != nil {
+		return err
+	}
+	var order bytes.Buffer
+	for _, e := range entries {
+		order.WriteString(InstalledPath(e))
+		order.WriteByte('\n')
+	}
+	name := filepath.Join(res.ModDir, "modules.order")
+	if err := atomicfile.WriteFile(name, order.Bytes(), 0o644); err != nil {
+		return err
+	}
+	res.Copied = append(res.Copied, name)
+	for _, base := range BuiltinFiles {
+		src := filepath.Join(opts.ObjTree, base)
+		b, err := os.ReadFile(src)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		dst := filepath.Join(res.ModDir, base)
+		if err := atomicfile.WriteFile(dst, b, 0o644); err != nil {
+			return err
+		}
+		res.Copied = append(res.Copied, dst)
+	}
+	sort.Strings(res.Copied)
+	return nil
+}
+
+// unwrapPath drops os.PathError's repetition of a path already named.
+func unwrapPath(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}

@@ -1,0 +1,237 @@
+// Package inspect tells what a file carries for module hashes: the root in
+// a kernel image's .module_hashes section, the signature trailer at the end
+// of a module (plain or compressed), or the proof in a .merkle file.
+package inspect
+
+import (
+	"bytes"
+	"debug/elf"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/modhashes/modhashes/tools/compress"
+	"github.com/modhashes/modhashes/tools/hashesroot"
+	"github.com/modhashes/modhashes/tools/merkle"
+	"github.com/modhashes/modhashes/tools/modsig"
+)
+
+// Kinds of file.
+const (
+	KindVmlinux = "vmlinux" // an ELF image with a .module_hashes section
+	KindModule  = "module"  // an ELF relocatable (a .ko), maybe compressed
+	KindProof   = "proof"   // a bare trailer: a .merkle file
+	KindOther   = "other"   // none of these
+)
+
+// RootInfo is a vmlinux's .module_hashes contents.
+type RootInfo struct {
+	Levels      uint32 `json:"levels"`
+	Hash        string `json:"hash"`
+	ByteOrder   string `json:"byte_order"` // "little" or "big"
+	Placeholder bool   `json:"placeholder"`
+}
+
+// Trailer is an appended signature.
+type Trailer struct {
+	Type      string   `json:"type"` // "PKCS#7", "Merkle proof", ...
+	IDType    uint8    `json:"id_type"`
+	Algo      uint8    `json:"algo"`
+	Hash      uint8    `json:"hash"`
+	SignerLen uint8    `json:"signer_len"`
+	KeyIDLen  uint8    `json:"key_id_len"`
+	SigLen    uint32   `json:"sig_len"`
+	Pos       *uint32  `json:"pos,omitempty"`      // Merkle proofs only
+	Levels    *int     `json:"levels,omitempty"`   // Merkle proofs only
+	Siblings  []string `json:"siblings,omitempty"` // Merkle proofs only, bottom up
+	Problem   string   `json:"problem,omitempty"`  // why it is malformed, if it is
+}
+
+// Report is what one file carries.
+type Report struct {
+	File        string    `json:"file"`
+	Kind        string    `json:"kind"`
+	Compression string    `json:"compression,omitempty"`
+	Size        int       `json:"size"`                // after decompression
+	BodySize    *int      `json:"body_size,omitempty"` // modules: bytes before the trailer
+	Root        *RootInfo `json:"root,omitempty"`      // vmlinux
+	Signed      *bool     `json:"signed,omitempty"`    // modules: ends with the marker
+	Trailer     *Trailer  `json:"trailer,omitempty"`   // signed modules and proofs
+	Note        string    `json:"note,omitempty"`
+}
+
+// MaxSize bounds a decompressed file.
+const MaxSize = 1 << 30
+
+// File inspects the named file.
+func File(name string) (*Report, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if r, ok, err := vmlinux(name, f); ok || err != nil {
+		return r, err
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, MaxSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if len(b) > MaxSize {
+		return nil, fmt.Errorf("%s: larger than %d bytes", name, MaxSize)
+	}
+	r, err := Bytes(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	r.File = name
+	return r, nil
+}
+
+// vmlinux reports the root of an ELF executable or shared object with a
+// .module_hashes section; ok is false for anything else.
+func vmlinux(name string, f *os.File) (*Report, bool, error) {
+	e, err := elf.NewFile(f)
+	if err != nil || e.Type == elf.ET_REL {
+		return nil, false, nil
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, false, err
+	}
+	if e.Section(hashesroot.SectionName) == nil {
+		return &Report{File: name, Kind: KindVmlinux, Size: int(fi.Size()),
+			Note: "no .module_hashes section (kernel built without CONFIG_MODULE_HASHES?)"}, true, nil
+	}
+	root, order, err := hashesroot.ReadVmlinux(name)
+	if err != nil {
+		return nil, false, err
+	}
+	bo := "little"
+	if order == binary.BigEndian {
+		bo = "big"
+	}
+	return &Report{
+		File: name, Kind: KindVmlinux, Size: int(fi.Size()),
+		Root: &RootInfo{Levels: root.Levels, Hash: root.Hash.String(), ByteOrder: bo, Placeholder: root.IsPlaceholder()},
+	}, true, nil
+}
+
+// Bytes inspects a module or proof held in memory (decompressing it first).
+func Bytes(b []byte) (*Report, error) {
+	plain, f, err := compress.Decode(b, MaxSize)
+	if err != nil {
+		return nil, err
+	}
+	r := &Report{Size: len(plain)}
+	if f != compress.None {
+		r.Compression = f.String()
+	}
+	isELF := bytes.HasPrefix(plain, []byte(elf.ELFMAG))
+	switch {
+	case isELF:
+		r.Kind = KindModule
+	case modsig.HasMarker(plain):
+		r.Kind = KindProof
+	default:
+		r.Kind = KindOther
+		r.Note = "neither an ELF file nor a signature trailer"
+		return r, nil
+	}
+	signed := modsig.HasMarker(plain)
+	if isELF {
+		r.Signed = &signed
+	}
+	if !signed {
+		return r, nil
+	}
+	body, t := trailer(plain)
+	r.Trailer = t
+	if isELF && t.Problem == "" {
+		n := len(body)
+		r.BodySize = &n
+	}
+	return r, nil
+}
+
+// trailer decodes a trailer the way the kernel splits it.
+func trailer(b []byte) ([]byte, *Trailer) {
+	rest := b[:len(b)-len(modsig.Marker)]
+	if len(rest) < modsig.InfoSize {
+		return nil, &Trailer{Problem: fmt.Sprintf("only %d bytes before the marker", len(rest))}
+	}
+	raw := rest[len(rest)-modsig.InfoSize:]
+	t := &Trailer{
+		IDType: raw[2], Algo: raw[0], Hash: raw[1], SignerLen: raw[3], KeyIDLen: raw[4],
+		SigLen: binary.BigEndian.Uint32(raw[8:]),
+	}
+	t.Type = modsig.TypeName(t.IDType)
+	rest = rest[:len(rest)-modsig.InfoSize]
+	if uint64(t.SigLen) > uint64(len(rest)) {
+		t.Problem = fmt.Sprintf("signature length %d, but only %d bytes precede the descriptor", t.SigLen, len(rest))
+		return nil, t
+	}
+	cut := len(rest) - int(t.SigLen)
+	body, sig := rest[:cut], rest[cut:]
+	if t.IDType != modsig.IDTypeMerkle {
+		return body, t
+	}
+	p, err := merkle.ParseProof(sig)
+	if err != nil {
+		t.Problem = err.Error()
+		return body, t
+	}
+	levels := len(p.Siblings)
+	t.Pos, t.Levels = &p.Pos, &levels
+	for _, s := range p.Siblings {
+		t.Siblings = append(t.Siblings, hex.EncodeToString(s[:]))
+	}
+	return body, t
+}
+
+// Text renders a report for people.
+func (r *Report) Text() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %s", r.File, r.Kind)
+	if r.Compression != "" {
+		fmt.Fprintf(&b, " (%s compressed, %d bytes uncompressed)", r.Compression, r.Size)
+	} else {
+		fmt.Fprintf(&b, " (%d bytes)", r.Size)
+	}
+	b.WriteByte('\n')
+	if r.Root != nil {
+		fmt.Fprintf(&b, "  .module_hashes: levels %d, %s endian\n  root %s\n", r.Root.Levels, r.Root.ByteOrder, r.Root.Hash)
+		if r.Root.Placeholder {
+			b.WriteString("  (all-zero placeholder: the root has not been written yet)\n")
+		}
+	}
+	if r.Signed != nil && !*r.Signed {
+		b.WriteString("  no signature trailer (unsigned)\n")
+	}
+	if t := r.Trailer; t != nil {
+		fmt.Fprintf(&b, "  trailer: %s (id_type %d), algo %d, hash %d, signer_len %d, key_id_len %d, sig_len %d\n",
+			t.Type, t.IDType, t.Algo, t.Hash, t.SignerLen, t.KeyIDLen, t.SigLen)
+		if r.BodySize != nil {
+			fmt.Fprintf(&b, "  module without trailer: %d bytes\n", *r.BodySize)
+		}
+		if t.Pos != nil {
+			fmt.Fprintf(&b, "  proof: position %d, %d levels\n", *t.Pos, *t.Levels)
+			for i, s := range t.Siblings {
+				fmt.Fprintf(&b, "    level %2d sibling %s\n", i, s)
+			}
+		}
+		if t.Problem != "" {
+			fmt.Fprintf(&b, "  malformed: %s\n", t.Problem)
+		}
+	}
+	if r.Note != "" {
+		fmt.Fprintf(&b, "  %s\n", r.Note)
+	}
+	return b.String()
+}

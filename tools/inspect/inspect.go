@@ -22,7 +22,7 @@ import (
 // Kinds of file.
 const (
 	KindVmlinux = "vmlinux" // an ELF image with a .module_hashes section
-	KindModule  = "module"  // an ELF relocatable (a .ko), maybe compressed
+	KindModule  = "module"  // a .ko (ELF, or anything with data before a trailer), maybe compressed
 	KindProof   = "proof"   // a bare trailer: a .merkle file
 	KindOther   = "other"   // none of these
 )
@@ -139,6 +139,10 @@ func Bytes(b []byte) (*Report, error) {
 		r.Kind = KindModule
 	case modsig.HasMarker(plain):
 		r.Kind = KindProof
+		if body, _ := trailer(plain); len(body) > 0 {
+			r.Kind, isELF = KindModule, true // something precedes the trailer
+			r.Note = "not an ELF file before the trailer"
+		}
 	default:
 		r.Kind = KindOther
 		r.Note = "neither an ELF file nor a signature trailer"

@@ -225,6 +225,8 @@ func check(mod []byte, root hashesroot.Root) Result {
 		r.Reason = fmt.Sprintf("proof is %d bytes (%s), but the root has %d levels: want %d bytes", len(sig), what, root.Levels, want)
 		if root.IsPlaceholder() {
 			r.Reason += "; the root is still the all-zero placeholder (vmlinux not finalized?)"
+		} else if root.Levels > 32 {
+			r.Reason += "; a tree of more than 32 levels is implausible: root read in the wrong byte order?"
 		} else {
 			r.Reason += " (proof from a build with a different number of modules?)"
 		}

@@ -1,0 +1,59 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/modhashes/modhashes/tools/compress"
+	"github.com/modhashes/modhashes/tools/install"
+)
+
+func init() {
+	register("install", "install modules with their proofs appended, as modules_install does", runInstall)
+}
+
+func runInstall(args []string) error {
+	fs := newFlags("install", "install [flags] --dest DIR")
+	var opts install.Options
+	fs.StringVar(&opts.ObjTree, "objtree", ".", "object tree holding modules.order, the modules and include/config/kernel.release")
+	fs.StringVar(&opts.Order, "order", "", "modules.order to read (default OBJTREE/modules.order)")
+	fs.StringVar(&opts.Suffix, "suffix", ".ko", "suffix of the hashed module files (.ko.stripped when stripped at build time)")
+	fs.StringVar(&opts.ProofDir, "proof-dir", "", "where the tree stage wrote the .merkle proofs (default: next to each module)")
+	fs.StringVar(&opts.Dest, "dest", "", "install below DIR/lib/modules/RELEASE (INSTALL_MOD_PATH)")
+	fs.StringVar(&opts.KernelRelease, "kernel-release", "", "kernel release (default: OBJTREE/include/config/kernel.release)")
+	comp := fs.String("compress", "none", "compress modules: none, gzip, xz or zstd")
+	fs.IntVarP(&opts.Jobs, "jobs", "j", 0, "modules installed in parallel (default: number of CPUs)")
+	fs.BoolVar(&opts.ReplaceSignature, "replace-signature", false, "drop a trailer a module already carries instead of refusing it")
+	var rf rootFlags
+	rf.add(fs, " and require every proof to reach it (default: all modules must agree)")
+	verbose := fs.BoolP("verbose", "v", false, "print each installed file")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		return usageErrorf(fs, "unexpected arguments %q", fs.Args())
+	}
+	if opts.Dest == "" {
+		return usageErrorf(fs, "--dest is required")
+	}
+	var err error
+	if opts.Compression, err = compress.ParseFormat(*comp); err != nil {
+		return usageErrorf(fs, "--compress: %v", err)
+	}
+	if opts.Root, err = rf.load(fs); err != nil {
+		return err
+	}
+	res, err := install.Install(opts)
+	if err != nil {
+		return err
+	}
+	if *verbose {
+		for _, m := range res.Modules {
+			fmt.Printf("INSTALL %s\n", m.Dst)
+		}
+		for _, c := range res.Copied {
+			fmt.Printf("INSTALL %s\n", c)
+		}
+	}
+	fmt.Printf("installed %d modules in %s (root %s, %d levels)\n", len(res.Modules), res.ModDir, res.Root.Hash, res.Root.Levels)
+	return nil
+}

@@ -1,0 +1,149 @@
+#!/usr/bin/env python3
+"""Helpers of examples/linux/e2e.sh that need more than shell.
+
+  bootcheck.py load-order OBJTREE MODDIR
+      Print the modules of OBJTREE/modules.order as installed under MODDIR
+      (lib/modules/R), dependencies first (from each module's .modinfo).
+  bootcheck.py check VERIFY_JSON CASES SERIAL_LOG
+      Compare what 'modhashes verify --json' predicted for each case with
+      what the kernel did in the serial log; print a table, exit 1 on any
+      mismatch.  CASES has one "NAME EXPECT PATH_IN_INITRAMFS HOST_PATH"
+      line per insmod, in load order; EXPECT is ok or reject.
+"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+# The kernel's reason in "Loading of %s is rejected" (kernel/module/signing.c)
+# for each non-fatal outcome of 'modhashes verify'.
+KERNEL_REASON = {
+    "unsigned": "unsigned module",
+    "-ENOPKG": "module with unsupported crypto",
+    "-ENOKEY": "module with unavailable key",
+}
+
+
+def modinfo(path):
+    with tempfile.NamedTemporaryFile() as tmp:
+        subprocess.run(["objcopy", "-O", "binary", "--only-section=.modinfo",
+                        path, tmp.name], check=True)
+        data = open(tmp.name, "rb").read()
+    info = {}
+    for field in data.split(b"\0"):
+        if b"=" in field:
+            k, v = field.decode().split("=", 1)
+            info.setdefault(k, v)
+    return info
+
+
+def load_order(objtree, moddir):
+    with open(os.path.join(objtree, "modules.order")) as f:
+        paths = [line.strip()[:-2] + ".ko" for line in f if line.strip()]
+    names, deps = {}, {}
+    for p in paths:
+        info = modinfo(os.path.join(objtree, p))
+        names[info["name"]] = p
+        deps[p] = [d for d in info.get("depends", "").split(",") if d]
+    done, out = set(), []
+
+    def visit(p, stack):
+        if p in done:
+            return
+        if p in stack:
+            raise SystemExit(f"dependency cycle at {p}")
+        for d in deps[p]:
+            if d not in names:
+                raise SystemExit(f"{p}: depends on {d}, which is not an in-tree module")
+            visit(names[d], stack | {p})
+        done.add(p)
+        out.append(p)
+
+    for p in paths:
+        visit(p, frozenset())
+    for p in out:
+        installed = os.path.join(moddir, "kernel", p)
+        if not os.path.isfile(installed):
+            raise SystemExit(f"{installed}: not installed")
+        print(p)
+
+
+def check(verify_json, cases_file, log_file):
+    with open(verify_json) as f:
+        verdicts = {os.path.realpath(m["file"]): m for m in json.load(f)["modules"]}
+    cases = []
+    with open(cases_file) as f:
+        for line in f:
+            if line.strip():
+                name, expect, guest, host = line.split()
+                cases.append((name, expect, guest, os.path.realpath(host)))
+    log = open(log_file, errors="replace").read().splitlines()
+
+    enforced = [l for l in log if l.startswith("E2E sig_enforce=")]
+    problems = []
+    if enforced != ["E2E sig_enforce=Y"]:
+        problems.append(f"module.sig_enforce is not on: {enforced}")
+    if not any(l.startswith("E2E-END") for l in log):
+        problems.append("the init script did not finish")
+    loaded = set()
+    for i, l in enumerate(log):
+        if l.startswith("E2E-PROC-MODULES"):
+            loaded = {m.split()[0] for m in log[i + 1:] if re.match(r"^\w+ \d+ \d+ ", m)}
+
+    rows = []
+    for name, expect, guest, host in cases:
+        v = verdicts.get(host)
+        if v is None:
+            problems.append(f"{name}: no prediction for {host}")
+            continue
+        outcome = v["outcome"]
+        predicted = "load" if outcome == "OK" else "reject"
+        begin = f"E2E-LOAD {name} "
+        try:
+            start = next(i for i, l in enumerate(log) if l.startswith(begin))
+            end = next(i for i in range(start, len(log)) if log[i].startswith(f"E2E-RESULT {name} "))
+        except StopIteration:
+            problems.append(f"{name}: not found in the serial log")
+            continue
+        rc = int(log[end].split("rc=")[1])
+        window = "\n".join(log[start + 1:end])
+        rejected = re.findall(r"Loading of (.*) is rejected", window)
+        kernel = "load" if rc == 0 else "reject"
+        detail = f"rc={rc}"
+        if rejected:
+            detail += f", kernel: Loading of {rejected[0]} is rejected"
+        ok = kernel == predicted and (expect == "ok") == (kernel == "load")
+        if kernel == "reject" and outcome in KERNEL_REASON:
+            ok = ok and rejected == [KERNEL_REASON[outcome]]
+        if kernel == "load":
+            modname = os.path.basename(guest)[:-3].replace("-", "_")
+            ok = ok and modname in loaded
+        rows.append((name, outcome, predicted, kernel, detail, ok))
+        if not ok:
+            problems.append(f"{name}: modhashes verify said {outcome}, kernel: {detail}")
+
+    w = max(len(r[0]) for r in rows) if rows else 4
+    print(f"{'case':<{w}}  {'modhashes verify':<18} {'kernel':<7} {'agree':<5} detail")
+    for name, outcome, predicted, kernel, detail, ok in rows:
+        print(f"{name:<{w}}  {outcome + ' (' + predicted + ')':<18} {kernel:<7} {'yes' if ok else 'NO':<5} {detail}")
+    for p in problems:
+        print(f"FAIL: {p}")
+    print(f"boot: {sum(r[5] for r in rows)} passed, {len(problems)} failed")
+    return 1 if problems else 0
+
+
+def main(argv):
+    if len(argv) == 4 and argv[1] == "load-order":
+        load_order(argv[2], argv[3])
+        return 0
+    if len(argv) == 5 and argv[1] == "check":
+        return check(argv[2], argv[3], argv[4])
+    print(__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

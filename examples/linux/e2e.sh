@@ -1,0 +1,320 @@
+#!/usr/bin/env bash
+# examples/linux/e2e.sh [WORKDIR]
+#
+# Module hashes on a real kernel, end to end (Debian's Linux 7.3, x86_64):
+#
+#  1. fetch the source; tree A gets the whole series of kbuild/patches/linux-7.3
+#     (kernel side + kbuild), tree B only the kernel side (0001, 0002);
+#  2. configure both: tinyconfig + config.fragment (modules, MODULE_HASHES,
+#     MODULE_SIG_FORCE, BTF for vmlinux and modules, a few test modules);
+#  3. build A with plain `make` (the in-tree kbuild patch) and B with the
+#     out-of-tree driver kbuild/module-hashes.mk, from different source and
+#     output paths, with fixed KBUILD_BUILD_TIMESTAMP/USER/HOST/VERSION;
+#  4. incremental builds of both: a second make changes no file; touching one
+#     module's source rebuilds that module, the tree, vmlinux and bzImage only;
+#  5. modules_install of both (through `modhashes install`);
+#  6. vmlinux, bzImage and every installed module byte-identical in A and B,
+#     and, for contrast, a module signed with two build-time keys is not;
+#  7. boot A in QEMU (TCG) with an initramfs (busybox-static, packed with
+#     usr/gen_init_cpio): every in-tree module loads with enforcement on; a
+#     module with one flipped byte, one with another module's proof and an
+#     unsigned one are rejected; `modhashes verify` predicted every outcome.
+#
+# Needs root for apt-get (missing Debian packages are installed) and Go for
+# the modhashes tool.  WORKDIR (default /var/tmp/modhashes-e2e) holds the
+# source cache and both builds, about 6 GB; the builds start from scratch.
+# JOBS (default: number of CPUs) is passed to make -j.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+work=${1:-/var/tmp/modhashes-e2e}
+jobs=${JOBS:-$(nproc)}
+kver=7.3
+patches=$repo/kbuild/patches/linux-$kver
+
+t0=$(date +%s)
+passed=0
+failed=0
+phase() { printf '\n== %s (%ds)\n' "$*" $(($(date +%s) - t0)); }
+pass() { passed=$((passed + 1)); echo "PASS: $*"; }
+fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
+die() { echo "e2e: $*" >&2; echo "e2e: $passed passed, $((failed + 1)) failed"; exit 1; }
+
+phase "packages"
+pkgs=(gcc libc6-dev make bc flex bison libelf-dev libssl-dev openssl dwarves
+	busybox-static qemu-system-x86 cpio xz-utils kmod python3 binutils patch)
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f '${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "installing: ${missing[*]}"
+	apt-get update -q >/dev/null
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+fi
+busybox=$(command -v busybox || true)
+[ -x /bin/busybox ] && busybox=/bin/busybox
+[ -n "$busybox" ] || die "busybox not found"
+
+phase "modhashes"
+mkdir -p "$work/bin"
+(cd "$repo" && go build -o "$work/bin/modhashes" ./tools/modhashes)
+mh=$work/bin/modhashes
+
+phase "fetch Linux $kver"
+pristine=$("$here/fetch-linux-source.sh" "$kver" "$work/cache")
+echo "$pristine"
+
+# Two source trees and two object trees, at different paths and depths.
+srcA=$work/a/linux-$kver
+outA=$work/a/build
+srcB=$work/b/src/kernel
+outB=$work/b/obj/x86_64
+
+phase "source trees"
+rm -rf "$work/a" "$work/b"
+mkdir -p "$(dirname "$srcA")" "$(dirname "$srcB")" "$outA" "$outB"
+cp -a "$pristine" "$srcA" &
+cp -a "$pristine" "$srcB" &
+wait
+for p in "$patches"/*.patch; do
+	patch -d "$srcA" -p1 -s -F0 --no-backup-if-mismatch < "$p"
+done
+for p in "$patches"/000[12]-*.patch; do
+	patch -d "$srcB" -p1 -s -F0 --no-backup-if-mismatch < "$p"
+done
+echo "A: $srcA (all of $(ls "$patches" | wc -l) patches), B: $srcB (kernel side only)"
+
+# Everything that may differ between two builds of the same source, fixed;
+# the debug info names the source and object trees, so map both away.
+export KBUILD_BUILD_TIMESTAMP='Thu Jan  1 00:00:00 UTC 2026'
+export KBUILD_BUILD_USER=modhashes KBUILD_BUILD_HOST=e2e KBUILD_BUILD_VERSION=1
+kvars() { # SRC OUT
+	local map="-fdebug-prefix-map=$1=/usr/src/linux -fdebug-prefix-map=$2=/usr/src/linux"
+	printf '%s\n' "MODHASHES=$mh" "KCFLAGS=$map" "KAFLAGS=$map"
+}
+mapfile -t varsA < <(kvars "$srcA" "$outA")
+mapfile -t varsB < <(kvars "$srcB" "$outB")
+makeA() { make -C "$srcA" O="$outA" "${varsA[@]}" "$@"; }
+makeB() { make -f "$repo/kbuild/module-hashes.mk" KSRC="$srcB" O="$outB" "${varsB[@]}" "$@"; }
+
+phase "configure"
+configure() { # SRC OUT
+	make -C "$1" O="$2" -s tinyconfig
+	"$1/scripts/kconfig/merge_config.sh" -m -O "$2" "$2/.config" "$here/config.fragment" >/dev/null
+	make -C "$1" O="$2" -s olddefconfig
+	local line bad=0
+	while read -r line; do
+		case $line in CONFIG_*) grep -qx "$line" "$2/.config" || { echo "not set: $line"; bad=1; } ;; esac
+	done < "$here/config.fragment"
+	return $bad
+}
+configure "$srcA" "$outA" || die "configuration A"
+configure "$srcB" "$outB" || die "configuration B"
+cmp -s "$outA/.config" "$outB/.config" || die "A and B are configured differently"
+pass "configured: $(grep -c '=[ym]$' "$outA/.config") options, MODULE_HASHES and MODULE_SIG_FORCE on"
+
+phase "build A: make (in-tree kbuild patch)"
+s=$(date +%s)
+makeA -j"$jobs" > "$work/a/build.log" 2>&1 || { tail -40 "$work/a/build.log"; die "build A failed"; }
+echo "build A: $(($(date +%s) - s))s, log $work/a/build.log"
+grep -E '^  (MODHASH|LD|BTF \[M\]|LD \[M\]) ' "$work/a/build.log" | grep -vE '\.o$' | head -30
+
+phase "build B: make -f kbuild/module-hashes.mk (unmodified kbuild)"
+s=$(date +%s)
+makeB -j"$jobs" > "$work/b/build.log" 2>&1 || { tail -40 "$work/b/build.log"; die "build B failed"; }
+echo "build B: $(($(date +%s) - s))s, log $work/b/build.log"
+grep -E '^  (MODHASH|TOUCH|MAKE) ' "$work/b/build.log" | head
+
+# Incremental builds.  A make changes no file when nothing changed; after
+# touching one module source, only that module, the tree, vmlinux and the
+# boot image (and kbuild's bookkeeping of them) are written again.
+incremental() { # NAME SRC OUT MAKEFN
+	local name=$1 src=$2 out=$3 mk=$4 stamp changed module=lib/test_hexdump
+	stamp=$(mktemp "$work/stamp.XXXXXX")
+	$mk -j"$jobs" > "$work/incr.log" 2>&1 || { tail -20 "$work/incr.log"; die "$name: make failed"; }
+	changed=$(cd "$out" && find . -newer "$stamp" -type f | sed 's|^\./||' | sort)
+	if [ -z "$changed" ]; then pass "$name: make again changes nothing"
+	else fail "$name: make again changed: $(echo $changed)"; fi
+
+	touch "$stamp"
+	touch "$src/$module.c"
+	$mk -j"$jobs" > "$work/incr.log" 2>&1 || { tail -20 "$work/incr.log"; die "$name: make failed"; }
+	changed=$(cd "$out" && find . -newer "$stamp" -type f | sed 's|^\./||' | sort)
+	echo "$name: written after touching $module.c:"
+	echo "$changed" | sed 's/^/    /'
+	local want f ok=1
+	for want in "$module.ko" .module_hashes.bin vmlinux arch/x86/boot/bzImage; do
+		echo "$changed" | grep -qx -- "$want" || { echo "    missing: $want"; ok=0; }
+	done
+	for f in $changed; do
+		case $f in
+		"$module".* | "$(dirname "$module")/.$(basename "$module")".* | lib/*.merkle) ;;
+		.module_hashes.bin | ..module_hashes.bin.cmd | .module_hashes.stamp | ..module_hashes.stamp.cmd) ;;
+		vmlinux | .vmlinux.cmd | arch/x86/boot/* | arch/x86/boot/compressed/*) ;;
+		modules.order | Module.symvers | modules.builtin* | .modules.*.cmd | .Module.symvers.cmd) ;;
+		*) echo "    unexpected: $f"; ok=0 ;;
+		esac
+	done
+	if [ $ok = 1 ]; then pass "$name: touching $module.c rebuilds that module, the tree, vmlinux and bzImage only"
+	else fail "$name: touching $module.c rebuilt the wrong set"; fi
+
+	touch "$stamp"
+	$mk -j"$jobs" > "$work/incr.log" 2>&1 || { tail -20 "$work/incr.log"; die "$name: make failed"; }
+	changed=$(cd "$out" && find . -newer "$stamp" -type f | sed 's|^\./||' | sort)
+	if [ -z "$changed" ]; then pass "$name: and make after that changes nothing"
+	else fail "$name: make after the rebuild changed: $(echo $changed)"; fi
+	rm -f "$stamp"
+}
+phase "incremental A"
+incremental A "$srcA" "$outA" makeA
+phase "incremental B"
+incremental B "$srcB" "$outB" makeB
+
+phase "modules_install"
+rootA=$work/a/root
+rootB=$work/b/root
+makeA modules_install INSTALL_MOD_PATH="$rootA" > "$work/a/install.log" 2>&1 ||
+	{ cat "$work/a/install.log"; die "modules_install A failed"; }
+makeB modules_install INSTALL_MOD_PATH="$rootB" > "$work/b/install.log" 2>&1 ||
+	{ cat "$work/b/install.log"; die "modules_install B failed"; }
+release=$(cat "$outA/include/config/kernel.release")
+[ "$release" = "$(cat "$outB/include/config/kernel.release")" ] || die "kernel releases differ"
+modA=$rootA/lib/modules/$release
+modB=$rootB/lib/modules/$release
+grep -E 'INSTALL|DEPMOD' "$work/a/install.log" | head -5
+if "$mh" verify --vmlinux "$outA/vmlinux" "$modA/kernel" > "$work/verify-installed.txt"; then
+	pass "modhashes verify: all $(wc -l < "$work/verify-installed.txt") installed modules of A would load"
+else
+	cat "$work/verify-installed.txt"; fail "modhashes verify rejects installed modules of A"
+fi
+
+phase "reproducibility: A ($srcA -> $outA) vs B ($srcB -> $outB)"
+table=$work/reproducibility.txt
+{
+	printf '%-34s %-64s %s\n' artifact sha256 identical
+	same=1
+	row() { # NAME FILE_A FILE_B
+		local a b
+		a=$(sha256sum < "$2" | cut -d' ' -f1)
+		b=$(sha256sum < "$3" | cut -d' ' -f1)
+		if [ "$a" = "$b" ]; then printf '%-34s %-64s %s\n' "$1" "$a" yes
+		else printf '%-34s %-64s %s\n' "$1" "$a" "NO (B: $b)"; same=0; fi
+	}
+	row vmlinux "$outA/vmlinux" "$outB/vmlinux"
+	row bzImage "$outA/arch/x86/boot/bzImage" "$outB/arch/x86/boot/bzImage"
+	row "root (.module_hashes)" "$outA/.module_hashes.bin" "$outB/.module_hashes.bin"
+	n=0
+	while read -r m; do
+		row "${m#kernel/}" "$modA/$m" "$modB/$m"
+		n=$((n + 1))
+	done < <(cd "$modA" && find kernel -name '*.ko*' -type f | sort)
+	[ "$(cd "$modB" && find kernel -name '*.ko*' -type f | wc -l)" = "$n" ] || { echo "B has other modules"; same=0; }
+	echo "same=$same"
+} > "$table"
+grep -v '^same=' "$table"
+if grep -qx 'same=1' "$table"; then pass "vmlinux, bzImage and all installed modules are byte-identical"
+else fail "A and B differ"; fi
+
+# Contrast: MODULE_SIG with a key generated at build time (the default,
+# certs/signing_key.pem) signs each build's modules with a new key, and
+# embeds its certificate in vmlinux.  Sign the same module as two builds
+# would, with the tree's own sign-file.
+phase "contrast: MODULE_SIG with a build-time key"
+sig=$work/modsig
+rm -rf "$sig" && mkdir -p "$sig"
+for k in 1 2; do
+	openssl req -new -nodes -utf8 -sha512 -days 36500 -batch -x509 -newkey rsa:2048 \
+		-subj "/CN=Build time autogenerated kernel key/" \
+		-keyout "$sig/key$k.pem" -out "$sig/key$k.pem" 2>/dev/null
+	cp "$outA/lib/test_hexdump.ko" "$sig/test_hexdump.$k.ko"
+	"$outA/scripts/sign-file" sha512 "$sig/key$k.pem" "$sig/key$k.pem" "$sig/test_hexdump.$k.ko"
+done
+s1=$(sha256sum < "$sig/test_hexdump.1.ko" | cut -d' ' -f1)
+s2=$(sha256sum < "$sig/test_hexdump.2.ko" | cut -d' ' -f1)
+line="MODULE_SIG, key generated per build: test_hexdump.ko $s1 vs $s2, identical $([ "$s1" = "$s2" ] && echo yes || echo no)"
+echo "$line" | tee -a "$table"
+if [ "$s1" != "$s2" ]; then pass "the PKCS#7-signed module differs between two build-time keys"
+else fail "the two PKCS#7-signed modules are identical"; fi
+
+phase "initramfs with the modules of A and three bad ones"
+ir=$work/initramfs
+rm -rf "$ir" && mkdir -p "$ir/bad"
+# A module with one flipped byte (its proof unchanged), a module carrying
+# another module's proof, and a module without any trailer.
+flip=$ir/bad/test_bitops.ko
+cp "$modA/kernel/lib/test_bitops.ko" "$flip"
+python3 -c 'import sys
+with open(sys.argv[1], "r+b") as f:
+    n = f.seek(0, 2) // 3
+    f.seek(n); b = f.read(1); f.seek(n); f.write(bytes([b[0] ^ 1]))' "$flip"
+cat "$outA/lib/test_hexdump.ko" "$outA/lib/test_bitops.merkle" > "$ir/bad/test_hexdump.ko"
+cp "$outA/lib/test_kstrtox.ko" "$ir/bad/test_kstrtox.ko"
+cmp -s "$flip" "$modA/kernel/lib/test_bitops.ko" && die "the byte was not flipped"
+
+cases=$ir/cases
+{
+	echo "flipped-byte reject /bad/test_bitops.ko $ir/bad/test_bitops.ko"
+	echo "other-proof reject /bad/test_hexdump.ko $ir/bad/test_hexdump.ko"
+	echo "unsigned reject /bad/test_kstrtox.ko $ir/bad/test_kstrtox.ko"
+	python3 "$here/bootcheck.py" load-order "$outA" "$modA" | while read -r m; do
+		echo "$(basename "$m" .ko) ok /lib/modules/$release/kernel/$m $modA/kernel/$m"
+	done
+} > "$cases"
+"$mh" verify --json --vmlinux "$outA/vmlinux" $(awk '{print $4}' "$cases") > "$work/verify.json" || true
+
+cat > "$ir/init" <<'EOF'
+#!/bin/busybox sh
+/bin/busybox mount -t proc proc /proc
+/bin/busybox mount -t sysfs sysfs /sys
+echo "E2E sig_enforce=$(/bin/busybox cat /sys/module/module/parameters/sig_enforce)"
+while read -r name expect guest host; do
+	echo "E2E-LOAD $name $guest"
+	/bin/busybox insmod "$guest"
+	echo "E2E-RESULT $name rc=$?"
+done < /cases
+echo "E2E-PROC-MODULES"
+/bin/busybox cat /proc/modules
+echo "E2E-END"
+/bin/busybox reboot -f
+EOF
+{
+	echo "dir /dev 0755 0 0"
+	echo "nod /dev/console 0600 0 0 c 5 1"
+	echo "dir /proc 0755 0 0"
+	echo "dir /sys 0755 0 0"
+	echo "dir /bin 0755 0 0"
+	echo "file /bin/busybox $busybox 0755 0 0"
+	echo "file /init $ir/init 0755 0 0"
+	echo "file /cases $cases 0644 0 0"
+	echo "dir /bad 0755 0 0"
+	for f in "$ir"/bad/*.ko; do echo "file /bad/$(basename "$f") $f 0644 0 0"; done
+	(cd "$rootA" && find lib -type d | sort | sed 's|^\(.*\)$|dir /\1 0755 0 0|')
+	(cd "$rootA" && find lib -name '*.ko' -type f | sort | sed "s|^\(.*\)$|file /\1 $rootA/\1 0644 0 0|")
+} > "$ir/list"
+"$outA/usr/gen_init_cpio" -t 0 "$ir/list" | gzip -n -9 > "$ir/initramfs.cpio.gz"
+ls -l "$ir/initramfs.cpio.gz"
+
+phase "boot A in qemu-system-x86_64 (TCG)"
+log=$work/serial.log
+rm -f "$log"
+timeout 600 qemu-system-x86_64 -accel tcg -m 256M -smp 1 -nodefaults -display none \
+	-no-reboot -serial "file:$log" \
+	-kernel "$outA/arch/x86/boot/bzImage" -initrd "$ir/initramfs.cpio.gz" \
+	-append "console=ttyS0 loglevel=7 panic=-1" || die "qemu failed or timed out (log: $log)"
+echo "serial console: $log ($(wc -l < "$log") lines)"
+grep -E 'E2E|Loading of|insmod|module hashes|Linux version' "$log" | head -60
+
+phase "kernel decisions vs modhashes verify"
+if python3 "$here/bootcheck.py" check "$work/verify.json" "$cases" "$log"; then
+	pass "the kernel did what modhashes verify predicted for all $(wc -l < "$cases") modules"
+else
+	fail "kernel and modhashes verify disagree"
+fi
+
+phase "summary"
+cat "$table"
+echo "total time: $(($(date +%s) - t0))s"
+echo "e2e: $passed passed, $failed failed"
+[ "$failed" = 0 ]

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# fetch-linux-source.sh VERSION DEST
+#
+# Unpacks Debian's linux-source-VERSION package (a kernel tree with Debian's
+# patches) into DEST/linux-source-VERSION and prints that path.  Idempotent:
+# an unpacked tree is reused.
+#
+# Newer kernels are only in Debian's newer suites (sid, trixie-backports).
+# They are looked up through this machine's own Debian mirror with a private
+# set of package lists under $APT_STATE (default /var/tmp/modhashes-apt), so
+# the system's apt configuration and lists are left alone.
+set -euo pipefail
+
+ver=${1:?usage: fetch-linux-source.sh VERSION DEST}
+dest=${2:?usage: fetch-linux-source.sh VERSION DEST}
+state=${APT_STATE:-/var/tmp/modhashes-apt}
+suites=${APT_SUITES:-"sid trixie-backports"}
+
+tree=$dest/linux-source-$ver
+stamp=$dest/.linux-source-$ver.unpacked
+if [ -f "$tree/Makefile" ] && [ -f "$stamp" ]; then
+	echo "$tree"
+	exit 0
+fi
+
+# The first Debian mirror in the system's apt sources (deb822 or one-line).
+mirror() {
+	local f
+	for f in /etc/apt/sources.list.d/*.sources; do
+		[ -f "$f" ] || continue
+		awk '/^URIs:/ { for (i = 2; i <= NF; i++) if ($i ~ /\/debian\/?$/) { print $i; exit } }' "$f"
+	done
+	if [ -f /etc/apt/sources.list ]; then
+		awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\/.*\/debian\/?$/) { print $i; exit } }' \
+			/etc/apt/sources.list
+	fi
+}
+m=$(mirror | head -n1)
+[ -n "$m" ] || { echo "fetch-linux-source: no Debian mirror in /etc/apt" >&2; exit 1; }
+
+mkdir -p "$state/lists/partial" "$dest"
+keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+: > "$state/sources.list"
+for s in $suites; do
+	echo "deb [signed-by=$keyring] $m $s main" >> "$state/sources.list"
+done
+opts=(-o Dir::Etc::SourceList="$state/sources.list" -o Dir::Etc::SourceParts=/dev/null
+	-o Dir::State::Lists="$state/lists" -o APT::Get::List-Cleanup=0)
+if [ ! -f "$state/lists/.updated" ] || ! apt-cache "${opts[@]}" show "linux-source-$ver" >/dev/null 2>&1; then
+	apt-get "${opts[@]}" -q update >&2
+	date -u > "$state/lists/.updated"
+fi
+
+tmp=$(mktemp -d "$dest/.fetch.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+chmod 755 "$tmp" # apt's sandbox user downloads into it
+(cd "$tmp" && apt-get "${opts[@]}" -q download "linux-source-$ver" >&2)
+deb=$(ls "$tmp"/linux-source-"$ver"_*.deb)
+echo "fetch-linux-source: unpacking $(basename "$deb")" >&2
+dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$tmp" "./usr/src/linux-source-$ver.tar.xz"
+rm -rf "$tree" "$stamp"
+tar -C "$dest" -xf "$tmp/usr/src/linux-source-$ver.tar.xz"
+basename "$deb" > "$stamp"
+echo "$tree"

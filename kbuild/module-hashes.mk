@@ -1,0 +1,165 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# CONFIG_MODULE_HASHES for a kernel whose build system is not patched.
+#
+#   make -f kbuild/module-hashes.mk KSRC=/path/to/linux [O=/path/to/build] \
+#        [MODHASHES=modhashes] [KIMAGE=bzImage] [all | modules_install | clean]
+#
+# The kernel tree needs the kernel side of module hashes (patches 0001 and
+# 0002 of kbuild/patches/linux-7.3: CONFIG_MODULE_HASHES and the
+# .module_hashes section), not the kbuild patch 0003.  Other kbuild
+# variables (ARCH, CROSS_COMPILE, LLVM, KCFLAGS, V, ...) pass through.
+#
+# all: kbuild builds vmlinux.unstripped, its own vmlinux and the modules;
+#      then here, in O:
+#        modhashes tree      modules.order + *.ko  -> .module_hashes.bin, *.merkle
+#        modhashes finalize  vmlinux.unstripped    -> vmlinux (root written in)
+#        kbuild $(KIMAGE)    vmlinux               -> boot image
+# modules_install: kbuild's modules_install (modules.order, modules.builtin,
+#      depmod, ...), then 'modhashes install', which writes every in-tree
+#      module again with its proof appended.
+#
+# Timestamps: kbuild relinks every module when vmlinux is newer than it,
+# because module BTF is generated against vmlinux.  The final vmlinux has
+# the .BTF of vmlinux.unstripped unchanged, so after the boot image is built
+# from it, its mtime is set back to that of vmlinux.unstripped: kbuild then
+# sees what it built from, and the next make does nothing.  Whether vmlinux
+# is final is tracked by the stamp .module_hashes.stamp.
+
+this-makefile := $(abspath $(lastword $(MAKEFILE_LIST)))
+
+ifeq ($(KSRC),)
+$(error KSRC is not set: make -f $(this-makefile) KSRC=/path/to/linux O=/path/to/build)
+endif
+override KSRC := $(abspath $(KSRC))
+ifeq ($(O),)
+override O := $(KSRC)
+endif
+override O := $(abspath $(O))
+
+MODHASHES ?= modhashes
+
+ifeq ("$(origin V)", "command line")
+  KBUILD_VERBOSE = $(V)
+endif
+quiet = quiet_
+Q = @
+ifneq ($(findstring 1, $(KBUILD_VERBOSE)),)
+  quiet =
+  Q =
+endif
+ifneq ($(findstring s,$(firstword -$(MAKEFLAGS))),)
+  quiet = silent_
+endif
+
+kmake = $(MAKE) -C $(KSRC) $(if $(filter $(KSRC),$(O)),,O=$(O))
+
+PHONY := all
+all:
+
+ifeq ($(MODHASHES_STAGE),)
+
+# Stage 1, from anywhere: kbuild, then stage 2 in O.
+
+all:
+	$(Q)$(kmake) vmlinux modules
+	$(Q)$(MAKE) -C $(O) -f $(this-makefile) MODHASHES_STAGE=2 __final
+
+PHONY += modules_install
+modules_install:
+	$(Q)$(kmake) modules_install
+	$(Q)$(MAKE) -C $(O) -f $(this-makefile) MODHASHES_STAGE=2 __modules_install
+
+PHONY += clean
+clean:
+	$(Q)$(kmake) clean
+	$(Q)rm -f $(O)/.module_hashes.bin $(O)/..module_hashes.bin.cmd \
+		$(O)/.module_hashes.stamp $(O)/..module_hashes.stamp.cmd
+	$(Q)find $(O) -name '*.merkle' -type f -delete
+
+else
+
+# Stage 2, in O, after kbuild: modules.order and the configuration exist.
+
+srctree := $(KSRC)
+objtree := .
+include $(KSRC)/scripts/Kbuild.include
+include include/config/auto.conf
+
+ifndef CONFIG_MODULE_HASHES
+$(error $(O): CONFIG_MODULE_HASHES is not enabled)
+endif
+
+modules := $(call read-file, modules.order)
+
+# The Merkle tree: the root in the byte order of vmlinux.unstripped and
+# one <module>.merkle proof next to each module.
+quiet_cmd_module_hashes = MODHASH $@
+      cmd_module_hashes = $(MODHASHES) tree --objtree . --order modules.order \
+			  --suffix .ko --target vmlinux.unstripped --root-bin $@
+
+targets := .module_hashes.bin
+.module_hashes.bin: modules.order $(modules:%.o=%.ko) FORCE | vmlinux.unstripped
+	$(call if_changed,module_hashes)
+
+# What kbuild's strip_relocs does to vmlinux.unstripped, with the root
+# written into .module_hashes; then the boot image from that vmlinux.
+quiet_cmd_finalize_vmlinux = MODHASH vmlinux
+      cmd_finalize_vmlinux = $(MODHASHES) finalize --root-bin .module_hashes.bin \
+			     $(if $(CONFIG_ARCH_VMLINUX_NEEDS_RELOCS),,--keep-relocs) \
+			     vmlinux.unstripped vmlinux
+
+KIMAGE ?= $(notdir $(shell $(kmake) -s image_name))
+
+quiet_cmd_boot_image = MAKE    $(KIMAGE)
+      cmd_boot_image = $(kmake) $(KIMAGE)
+
+quiet_cmd_pin_vmlinux = TOUCH   vmlinux
+      cmd_pin_vmlinux = touch -r vmlinux.unstripped vmlinux && touch $@
+
+define rule_finalize_vmlinux
+	$(call cmd_and_savecmd,finalize_vmlinux)
+	+$(call cmd,boot_image)
+	$(call cmd,pin_vmlinux)
+endef
+
+# vmlinux is a prerequisite so that a vmlinux that kbuild wrote again is
+# finalized again.
+targets += .module_hashes.stamp
+.module_hashes.stamp: vmlinux.unstripped .module_hashes.bin vmlinux FORCE
+	+$(call if_changed_rule,finalize_vmlinux)
+
+PHONY += __final
+__final: .module_hashes.stamp
+	@:
+
+ifdef INSTALL_MOD_STRIP
+$(error INSTALL_MOD_STRIP would invalidate the proofs of CONFIG_MODULE_HASHES)
+endif
+
+modhashes-compress-y					:= none
+ifdef CONFIG_MODULE_COMPRESS_ALL
+modhashes-compress-$(CONFIG_MODULE_COMPRESS_GZIP)	:= gzip
+modhashes-compress-$(CONFIG_MODULE_COMPRESS_XZ)		:= xz
+modhashes-compress-$(CONFIG_MODULE_COMPRESS_ZSTD)	:= zstd
+endif
+
+quiet_cmd_modhashes_install = INSTALL $(or $(INSTALL_MOD_PATH),/)
+      cmd_modhashes_install = $(MODHASHES) install --objtree . --vmlinux vmlinux \
+			      --order modules.order --suffix .ko \
+			      --dest $(or $(INSTALL_MOD_PATH),/) \
+			      --compress $(modhashes-compress-y)
+
+PHONY += __modules_install
+__modules_install:
+	$(call cmd,modhashes_install)
+
+PHONY += FORCE
+FORCE:
+
+existing-targets := $(wildcard $(sort $(targets)))
+-include $(foreach f,$(existing-targets),$(dir $(f)).$(notdir $(f)).cmd)
+
+endif
+
+.PHONY: $(PHONY)

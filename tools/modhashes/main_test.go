@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -148,5 +149,30 @@ func TestTreeFailureWritesNoRoot(t *testing.T) {
 	r = modhashes(t, dir, "tree", "--root-c", filepath.Join(dir, "no/such/dir/root.c"))
 	if r.code != 1 || !strings.Contains(r.stderr, "no/such/dir/root.c") {
 		t.Errorf("unwritable root: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+// Peak memory stays small on a real kernel's modules: files are streamed,
+// never held whole.
+func TestTreeCorpusPeakRSS(t *testing.T) {
+	dir := os.Getenv("MODHASHES_CORPUS")
+	if dir == "" {
+		t.Skip("MODHASHES_CORPUS not set (see examples/corpus/fetch.sh)")
+	}
+	out := t.TempDir()
+	cmd := exec.Command(os.Args[0], "tree", "--objtree", dir, "--proof-dir", out, "--root-c", filepath.Join(out, "root.c"))
+	cmd.Env = append(os.Environ(), "MODHASHES_TEST_AS_MAIN=1")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, b)
+	}
+	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	if !ok {
+		t.Skip("no rusage on this system")
+	}
+	const limit = 64 << 20
+	if rss := ru.Maxrss << 10; rss >= limit {
+		t.Errorf("peak RSS %d MB, want < 64 MB", rss>>20)
+	} else {
+		t.Logf("peak RSS %.1f MB", float64(rss)/(1<<20))
 	}
 }

@@ -125,13 +125,8 @@ func hashAll(mods []Module, opts Options) error {
 	return nil
 }
 
-func hashFile(m *Module, buf []byte) error {
-	f, err := os.Open(m.File)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	m.Leaf, err = merkle.Leaf(uint32(m.Pos), f, buf)
+func hashFile(m *Module, buf []byte) (err error) {
+	m.Leaf, err = leafOfFile(uint32(m.Pos), m.File, buf)
 	return err
 }
 
@@ -152,8 +147,20 @@ func (r *Result) ProofPath(m Module, dir string) string {
 }
 
 // WriteProofs writes every module's proof file (see ProofPath), each
-// atomically.
+// atomically. Under dir, the module's subdirectories are created.
 func (r *Result) WriteProofs(dir string) error {
+	if dir != "" {
+		made := map[string]bool{}
+		for _, m := range r.Modules {
+			sub := filepath.Dir(r.ProofPath(m, dir))
+			if !made[sub] {
+				if err := os.MkdirAll(sub, 0o755); err != nil {
+					return err
+				}
+				made[sub] = true
+			}
+		}
+	}
 	jobs := min(r.opts.Jobs, len(r.Modules))
 	work := make(chan int)
 	errs := make([]error, len(r.Modules))
@@ -181,11 +188,5 @@ func (r *Result) WriteProofs(dir string) error {
 }
 
 func (r *Result) writeProof(i int, dir string) error {
-	name := r.ProofPath(r.Modules[i], dir)
-	if dir != "" {
-		if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
-			return err
-		}
-	}
-	return atomicfile.WriteFile(name, modsig.MerkleTrailer(r.Tree.Proof(i)), 0o644)
+	return atomicfile.WriteFile(r.ProofPath(r.Modules[i], dir), modsig.MerkleTrailer(r.Tree.Proof(i)), 0o644)
 }

@@ -266,3 +266,49 @@ func TestScale100k(t *testing.T) {
 		t.Errorf("%d proofs written, want %d", c, n)
 	}
 }
+
+// corpus is a real object tree (examples/corpus/fetch.sh) or "" to skip.
+func corpus(t testing.TB) string {
+	dir := os.Getenv("MODHASHES_CORPUS")
+	if dir == "" {
+		t.Skip("MODHASHES_CORPUS not set (see examples/corpus/fetch.sh)")
+	}
+	return dir
+}
+
+// Every proof of a real kernel's ~4,200 modules checks out with the
+// independent verifier.
+func TestCorpus(t *testing.T) {
+	dir := corpus(t)
+	res, err := treegen.Hash(treegen.Options{ObjTree: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	proofs := t.TempDir()
+	if err := res.WriteProofs(proofs); err != nil {
+		t.Fatal(err)
+	}
+	root := res.Root()
+	if len(res.Modules) < 1000 || int(root.Levels) != merkle.Levels(len(res.Modules)) {
+		t.Fatalf("%d modules, %d levels", len(res.Modules), root.Levels)
+	}
+	for _, m := range res.Modules {
+		if !specVerify(mustRead(t, m.File), mustRead(t, res.ProofPath(m, proofs)), root.Levels, root.Hash) {
+			t.Fatalf("%s: proof does not verify", m.File)
+		}
+	}
+}
+
+func BenchmarkCorpus(b *testing.B) {
+	dir := corpus(b)
+	proofs := b.TempDir()
+	for i := 0; i < b.N; i++ {
+		res, err := treegen.Hash(treegen.Options{ObjTree: dir})
+		if err == nil {
+			err = res.WriteProofs(proofs)
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}

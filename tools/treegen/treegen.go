@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"sort"
 	"sync"
+	"sync/atomic"
 
 	"github.com/modhashes/modhashes/tools/atomicfile"
 	"github.com/modhashes/modhashes/tools/hashesroot"
@@ -98,25 +99,14 @@ func hashAll(mods []Module, opts Options) error {
 	}
 	sort.SliceStable(queue, func(a, b int) bool { return sizes[queue[a]] > sizes[queue[b]] })
 
-	jobs := min(opts.Jobs, len(mods))
-	work := make(chan int)
 	errs := make([]error, len(mods))
-	var wg sync.WaitGroup
-	for w := 0; w < jobs; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			buf := make([]byte, 256<<10)
-			for i := range work {
-				errs[i] = hashFile(&mods[i], buf)
-			}
-		}()
-	}
-	for _, i := range queue {
-		work <- i
-	}
-	close(work)
-	wg.Wait()
+	parallel(opts.Jobs, len(queue), func(next func() (int, bool)) {
+		buf := make([]byte, 256<<10)
+		for k, ok := next(); ok; k, ok = next() {
+			i := queue[k]
+			errs[i] = hashFile(&mods[i], buf)
+		}
+	})
 	for i, err := range errs {
 		if err != nil {
 			return moduleError(mods[i], opts, err)
@@ -161,24 +151,12 @@ func (r *Result) WriteProofs(dir string) error {
 			}
 		}
 	}
-	jobs := min(r.opts.Jobs, len(r.Modules))
-	work := make(chan int)
 	errs := make([]error, len(r.Modules))
-	var wg sync.WaitGroup
-	for w := 0; w < jobs; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range work {
-				errs[i] = r.writeProof(i, dir)
-			}
-		}()
-	}
-	for i := range r.Modules {
-		work <- i
-	}
-	close(work)
-	wg.Wait()
+	parallel(r.opts.Jobs, len(r.Modules), func(next func() (int, bool)) {
+		for i, ok := next(); ok; i, ok = next() {
+			errs[i] = r.writeProof(i, dir)
+		}
+	})
 	for _, err := range errs {
 		if err != nil {
 			return err
@@ -189,4 +167,24 @@ func (r *Result) WriteProofs(dir string) error {
 
 func (r *Result) writeProof(i int, dir string) error {
 	return atomicfile.WriteFile(r.ProofPath(r.Modules[i], dir), modsig.MerkleTrailer(r.Tree.Proof(i)), 0o644)
+}
+
+// parallel runs work on up to jobs goroutines, which take the indexes 0..n-1
+// from a shared counter: cheaper than a channel when items are thousands of
+// small files.
+func parallel(jobs, n int, work func(next func() (int, bool))) {
+	var counter atomic.Int64
+	next := func() (int, bool) {
+		i := int(counter.Add(1) - 1)
+		return i, i < n
+	}
+	var wg sync.WaitGroup
+	for w := 0; w < min(jobs, n); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			work(next)
+		}()
+	}
+	wg.Wait()
 }

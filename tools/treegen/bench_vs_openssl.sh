@@ -18,8 +18,7 @@ trap 'rm -rf "$work"' EXIT
 
 (cd "$top" && go build -o "$work/modhashes" ./tools/modhashes)
 sed 's/\.[^./]*$/.ko/' "$objtree/modules.order" > "$work/files"
-(cd "$objtree" && xargs -a "$work/files" cat) > /dev/null
-bytes=$(cd "$objtree" && xargs -a "$work/files" du -cb | tail -n1 | cut -f1)
+bytes=$(cd "$objtree" && xargs -a "$work/files" cat | wc -c)
 
 now() { date +%s%N; }
 : > "$work/openssl.ns"; : > "$work/tree.ns"; : > "$work/rss.kb"

@@ -2,13 +2,14 @@ package main
 
 import (
 	"bytes"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/modhashes/modhashes/tools/internal/testfs"
 )
 
 // The test binary doubles as the modhashes command, so the tests exercise
@@ -47,27 +48,7 @@ func modhashes(t *testing.T, dir string, args ...string) result {
 const vectors = "../../examples/vectors"
 
 func copyVector(t *testing.T, name string) string {
-	t.Helper()
-	src, _ := filepath.Abs(filepath.Join(vectors, name))
-	dst := t.TempDir()
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err == nil {
-			err = os.WriteFile(filepath.Join(dst, rel), b, 0o644)
-		}
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dst
+	return testfs.CopyTree(t, filepath.Join(vectors, name))
 }
 
 func sameFile(t *testing.T, got, want string) {

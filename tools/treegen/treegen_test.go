@@ -5,45 +5,18 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/modhashes/modhashes/tools/internal/testfs"
 	"github.com/modhashes/modhashes/tools/merkle"
 	"github.com/modhashes/modhashes/tools/modsig"
 	"github.com/modhashes/modhashes/tools/treegen"
 )
 
 const vectors = "../../examples/vectors"
-
-// copyTree copies a vector's object tree (without expected/) to a temp dir.
-func copyTree(t testing.TB, src string) string {
-	t.Helper()
-	dst := t.TempDir()
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if d.IsDir() {
-			if rel == "expected" {
-				return filepath.SkipDir
-			}
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dst
-}
 
 // The reference generator's output for every vector, byte for byte: root
 // (both byte orders and C source) and every proof file, with proofs both
@@ -55,19 +28,19 @@ func TestVectors(t *testing.T) {
 	}
 	for _, d := range dirs {
 		t.Run(filepath.Base(d), func(t *testing.T) {
-			obj := copyTree(t, d)
+			obj := testfs.CopyTree(t, d, "expected")
 			res, err := treegen.Hash(treegen.Options{ObjTree: obj, Jobs: 3})
 			if err != nil {
 				t.Fatal(err)
 			}
 			exp := filepath.Join(d, "expected")
-			if got, want := res.Root().CSource(), mustRead(t, filepath.Join(exp, "root.c")); !bytes.Equal(got, want) {
+			if got, want := res.Root().CSource(), testfs.ReadFile(t, filepath.Join(exp, "root.c")); !bytes.Equal(got, want) {
 				t.Errorf("root C source:\n%s\nwant\n%s", got, want)
 			}
-			if got, want := res.Root().Binary(binary.BigEndian), mustRead(t, filepath.Join(exp, "root-be.bin")); !bytes.Equal(got, want) {
+			if got, want := res.Root().Binary(binary.BigEndian), testfs.ReadFile(t, filepath.Join(exp, "root-be.bin")); !bytes.Equal(got, want) {
 				t.Errorf("big-endian root %x, want %x", got, want)
 			}
-			if got, want := res.Root().Binary(binary.LittleEndian), mustRead(t, filepath.Join(exp, "root-le.bin")); !bytes.Equal(got, want) {
+			if got, want := res.Root().Binary(binary.LittleEndian), testfs.ReadFile(t, filepath.Join(exp, "root-le.bin")); !bytes.Equal(got, want) {
 				t.Errorf("little-endian root %x, want %x", got, want)
 			}
 			proofDir := t.TempDir()
@@ -77,42 +50,22 @@ func TestVectors(t *testing.T) {
 				}
 			}
 			for _, m := range res.Modules {
-				want := mustRead(t, filepath.Join(exp, "proofs", m.ProofFile()))
+				want := testfs.ReadFile(t, filepath.Join(exp, "proofs", m.ProofFile()))
 				for _, got := range [][]byte{
-					mustRead(t, filepath.Join(obj, m.ProofFile())),
-					mustRead(t, filepath.Join(proofDir, m.ProofFile())),
+					testfs.ReadFile(t, filepath.Join(obj, m.ProofFile())),
+					testfs.ReadFile(t, filepath.Join(proofDir, m.ProofFile())),
 				} {
 					if !bytes.Equal(got, want) {
 						t.Errorf("%s differs from the reference", m.ProofFile())
 					}
 				}
 			}
-			n := countFiles(t, filepath.Join(exp, "proofs"))
-			if n != len(res.Modules) || countFiles(t, proofDir) != n {
-				t.Errorf("%d modules, %d reference proofs, %d written", len(res.Modules), n, countFiles(t, proofDir))
+			n := testfs.CountFiles(t, filepath.Join(exp, "proofs"))
+			if n != len(res.Modules) || testfs.CountFiles(t, proofDir) != n {
+				t.Errorf("%d modules, %d reference proofs, %d written", len(res.Modules), n, testfs.CountFiles(t, proofDir))
 			}
 		})
 	}
-}
-
-func mustRead(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-func countFiles(t testing.TB, dir string) int {
-	n := 0
-	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			n++
-		}
-		return nil
-	})
-	return n
 }
 
 // writeModules makes an object tree of n modules with the given order lines.
@@ -169,8 +122,8 @@ func TestSuffixAndDottedDirectories(t *testing.T) {
 	root := res.Root()
 	for _, l := range lines {
 		stem := l[:strings.LastIndexByte(l, '.')]
-		mod := mustRead(t, filepath.Join(dir, stem+".ko.stripped"))
-		proof := mustRead(t, filepath.Join(dir, stem+".merkle"))
+		mod := testfs.ReadFile(t, filepath.Join(dir, stem+".ko.stripped"))
+		proof := testfs.ReadFile(t, filepath.Join(dir, stem+".merkle"))
 		if !specVerify(mod, proof, root.Levels, root.Hash) {
 			t.Errorf("%s: proof does not verify", stem)
 		}
@@ -207,7 +160,7 @@ func TestErrors(t *testing.T) {
 		blocker := filepath.Join(dir, "blocker")
 		os.WriteFile(blocker, nil, 0o644)
 		wantErr(t, res.WriteProofs(blocker), "blocker")
-		if n := countFiles(t, dir); n != 4 {
+		if n := testfs.CountFiles(t, dir); n != 4 {
 			t.Errorf("%d files in the tree after a failed write, want the 4 inputs", n)
 		}
 	})
@@ -258,11 +211,11 @@ func TestScale100k(t *testing.T) {
 	}
 	for _, i := range []int{0, 1, 65535, 65536, 99998, n - 1} {
 		stem := fmt.Sprintf("d%03d/m%d", i%500, i)
-		if !specVerify([]byte(fmt.Sprint(i)), mustRead(t, filepath.Join(proofs, stem+".merkle")), root.Levels, root.Hash) {
+		if !specVerify([]byte(fmt.Sprint(i)), testfs.ReadFile(t, filepath.Join(proofs, stem+".merkle")), root.Levels, root.Hash) {
 			t.Errorf("module %d: proof does not verify", i)
 		}
 	}
-	if c := countFiles(t, proofs); c != n {
+	if c := testfs.CountFiles(t, proofs); c != n {
 		t.Errorf("%d proofs written, want %d", c, n)
 	}
 }
@@ -293,7 +246,7 @@ func TestCorpus(t *testing.T) {
 		t.Fatalf("%d modules, %d levels", len(res.Modules), root.Levels)
 	}
 	for _, m := range res.Modules {
-		if !specVerify(mustRead(t, m.File), mustRead(t, res.ProofPath(m, proofs)), root.Levels, root.Hash) {
+		if !specVerify(testfs.ReadFile(t, m.File), testfs.ReadFile(t, res.ProofPath(m, proofs)), root.Levels, root.Hash) {
 			t.Fatalf("%s: proof does not verify", m.File)
 		}
 	}

@@ -53,6 +53,11 @@ func inSegment(s *Section, p *Prog) bool {
 	return true
 }
 
+// maxPadding bounds the padding inserted before one section, so that a
+// corrupt alignment cannot make the output huge. Real files pad by at most
+// a page or a huge page.
+const maxPadding = 1 << 26
+
 func alignUp(off, align uint64) (uint64, error) {
 	if align <= 1 {
 		return off, nil
@@ -295,8 +300,10 @@ func (e *editor) layout(o *Output) error {
 		if len(progs) > 0 {
 			off = max(off, f.Header.Phoff+uint64(len(progs)*c.phdr))
 		}
+		// After the last segment's contents (only PT_LOAD ones in files
+		// that are not broken).
 		for _, p := range progs {
-			if p.Type == uint32(elf.PT_LOAD) && p.Filesz > 0 {
+			if p.Type != uint32(elf.PT_NULL) && p.Filesz > 0 {
 				off = max(off, p.Off+p.Filesz)
 			}
 		}
@@ -309,8 +316,12 @@ func (e *editor) layout(o *Output) error {
 	}
 	var err error
 	place := func(s *Section, align uint64) error {
+		start := off
 		if off, err = alignUp(off, align); err != nil {
 			return err
+		}
+		if off-start > maxPadding {
+			return fmt.Errorf("section %s: aligning to %#x would insert %#x bytes of padding", s.Name, align, off-start)
 		}
 		s.Offset = off
 		if s.Type != uint32(elf.SHT_NOBITS) {
@@ -335,7 +346,11 @@ func (e *editor) layout(o *Output) error {
 				align = maxPage
 			}
 			if align > 1 {
-				off += (s.Addr - off) % align
+				bias := (s.Addr - off) % align
+				if bias > maxPadding {
+					return fmt.Errorf("section %s: placing it at its page offset would insert %#x bytes of padding", s.Name, bias)
+				}
+				off += bias
 			}
 			if err := place(s, 1); err != nil {
 				return err

@@ -134,8 +134,8 @@ func (f *File) readProgs() error {
 		f.Progs[i] = f.c.prog(f.Data[h.Phoff+uint64(i*f.c.phdr):])
 	}
 	for i, p := range f.Progs {
-		if p.Type == uint32(elf.PT_NULL) {
-			continue
+		if p.Type == uint32(elf.PT_NULL) || p.Filesz == 0 {
+			continue // a segment without file contents may point anywhere
 		}
 		if err := f.span(p.Off, p.Filesz, fmt.Sprintf("segment %d", i)); err != nil {
 			return err
@@ -187,7 +187,7 @@ func (f *File) readSections() error {
 	for i := 1; i < len(f.Sections); i++ {
 		s := &f.Sections[i]
 		where := h.Shoff + uint64(i*f.c.shdr)
-		if s.Type != uint32(elf.SHT_NOBITS) {
+		if s.Type != uint32(elf.SHT_NOBITS) && s.Size > 0 {
 			if err := f.span(s.Offset, s.Size, fmt.Sprintf("section %d", i)); err != nil {
 				return err
 			}
@@ -204,7 +204,7 @@ func (f *File) readSections() error {
 		if strs.Type == uint32(elf.SHT_NOBITS) {
 			return formatErr(h.Shoff+uint64(f.Shstrndx*f.c.shdr), "section name table has no contents")
 		}
-		tab := f.Data[strs.Offset : strs.Offset+strs.Size]
+		tab := f.Contents(f.Shstrndx)
 		for i := 1; i < len(f.Sections); i++ {
 			name, ok := cstring(tab, f.Sections[i].NameOff)
 			if !ok {
@@ -284,7 +284,7 @@ func cstring(tab []byte, off uint32) (string, bool) {
 // Contents returns the bytes of section i (nil for SHT_NOBITS).
 func (f *File) Contents(i int) []byte {
 	s := &f.Sections[i]
-	if s.Type == uint32(elf.SHT_NOBITS) {
+	if s.Type == uint32(elf.SHT_NOBITS) || s.Size == 0 {
 		return nil
 	}
 	return f.Data[s.Offset : s.Offset+s.Size]

@@ -3,6 +3,7 @@ package finalize
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -202,3 +203,5 @@ func TestInPlace(t *testing.T) {
 		}
 	}
 }
+
+func lookPath(name string) (string, error) { return exec.LookPath(name) }

@@ -1,0 +1,37 @@
+"""Providers that carry the module-hashes pipeline through the build graph."""
+
+KernelModulesInfo = provider(
+    doc = """The in-tree modules of one kernel build, in modules.order order.
+
+A module's position in the Merkle tree is its index in `modules`, which is
+also its line in `order`. Rules use these fields, never file-name
+conventions, to find modules and proofs.""",
+    fields = {
+        "modules": "list of File: the module files as built (no signature appended); index = position.",
+        "paths": "list of string: each module's path below the object tree, with `suffix` (e.g. `drivers/net/dummy.ko`); same order as `modules`.",
+        "suffix": "string: the module file suffix that replaces each modules.order line's `.o` (`.ko`, or `.ko.stripped`).",
+        "order": "File: the modules.order written for these modules (one `<path>.o` a line).",
+        "objtree": "string: the exec path of a directory that holds `order` as `modules.order` and every module at its path (symlinks).",
+        "objtree_files": "depset of File: everything under `objtree` that an action reading it needs as inputs.",
+    },
+)
+
+ModuleHashesInfo = provider(
+    doc = "The Merkle tree over a KernelModulesInfo: its root and one proof per module.",
+    fields = {
+        "modules": "KernelModulesInfo: the modules the tree was built over.",
+        "root": "File: the 36-byte `.module_hashes` contents (u32 levels in the target's byte order, then the 32-byte root hash).",
+        "root_c": "File: the same root as C source, as kbuild's reference generator writes it.",
+        "proofs": "list of File: the `<module path without suffix>.merkle` proof of each module; same order as `modules.modules`.",
+        "proof_dir": "string: the exec path of the directory holding `proofs` (the `--proof-dir` of `modhashes install`).",
+    },
+)
+
+KernelImageInfo = provider(
+    doc = "A final kernel image that carries a module-hashes root.",
+    fields = {
+        "vmlinux": "File: the final vmlinux (`.modinfo` and relocations removed, root in `.module_hashes`).",
+        "unstripped": "File: the vmlinux.unstripped it was made from.",
+        "hashes": "ModuleHashesInfo: the tree whose root the image carries.",
+    },
+)

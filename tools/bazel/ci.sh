@@ -1,0 +1,205 @@
+#!/usr/bin/env bash
+# The Bazel part of CI, from a clean machine:
+#
+#   1. setup          tools/bazel/setup.sh (Debian packages, rules_go, Gazelle, buildifier)
+#   2. buildifier     every Starlark file we own is formatted and lint-clean
+#   3. gazelle        the Go BUILD files and tools/bazel/go_deps.bzl are current
+#   4. test           bazel test //... (Go tests, docs check, mini kernel, loader),
+#                     filling a disk cache and a real remote cache (bazel-remote
+#                     on 127.0.0.1, built from the Go module proxy)
+#   5. cache          clean builds of the pipeline from another checkout path,
+#                     from the disk cache and from the remote cache: no
+#                     pipeline action may run locally
+#   6. reproducible   the same, with the C and pipeline actions forced to run:
+#                     outputs byte-identical to the first checkout's
+#   7. incremental    one module's source changed: exactly that module, the
+#                     tree, the final vmlinux and the installs re-run
+#
+# then shuts down every Bazel server it started and stops bazel-remote by PID.
+# Scratch space: $MODHASHES_CI_TMP (default /tmp/modhashes-bazel-ci.$$).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
+cd "$root"
+deps=$root/.cache/bazel-deps
+tmp=${MODHASHES_CI_TMP:-/tmp/modhashes-bazel-ci.$$}
+BAZEL_REMOTE_VERSION=v1.3.3
+PIPELINE=//examples/minikernel:pipeline_outputs
+# Actions that build the kernel, the modules and the pipeline outputs.
+PIPELINE_MNEMONICS='CppCompile|CppLink|CppArchive|Genrule|ModHashesTree|ModHashesFinalize|ModHashesInstall'
+
+start=$SECONDS
+step() { printf '\n=== bazel ci: %s (%ds)\n' "$*" $((SECONDS - start)); }
+die() {
+	echo "bazel ci: FAIL: $*" >&2
+	exit 1
+}
+
+rm -rf "$tmp"
+mkdir -p "$tmp"
+checkouts=("$root")
+remote_pid=
+cleanup() {
+	local c
+	for c in "${checkouts[@]}"; do
+		[ -d "$c" ] && (cd "$c" && bazel shutdown 2>/dev/null) || true
+	done
+	if [ -n "$remote_pid" ]; then
+		kill "$remote_pid" 2>/dev/null || true
+		wait "$remote_pid" 2>/dev/null || true
+	fi
+	chmod -R u+w "$tmp" 2>/dev/null || true
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+common=(--config=ci)
+
+step setup
+"$here/setup.sh"
+
+step buildifier
+mapfile -t starlark < <(git ls-files -co --exclude-standard -- WORKSPACE MODULE.bazel BUILD.bazel rules examples/minikernel tools |
+	grep -E '(^|/)(WORKSPACE|MODULE\.bazel|BUILD\.bazel|BUILD)$|\.bzl$' | while read -r f; do [ -f "$f" ] && echo "$f"; done)
+"$deps/bin/buildifier" --mode=check --lint=warn "${starlark[@]}" ||
+	die "buildifier: run $deps/bin/buildifier --lint=fix on the files above"
+echo "${#starlark[@]} Starlark files clean"
+
+step gazelle
+bazel run "${common[@]}" //:gazelle -- -mode=diff >"$tmp/gazelle.diff" 2>&1 || {
+	cat "$tmp/gazelle.diff"
+	die "Go BUILD files are stale: run 'bazel run //:gazelle'"
+}
+cp tools/bazel/go_deps.bzl "$tmp/go_deps.bzl"
+bazel run "${common[@]}" //:gazelle-update-repos >/dev/null 2>&1 || die "gazelle update-repos failed"
+if ! cmp -s tools/bazel/go_deps.bzl "$tmp/go_deps.bzl"; then
+	diff -u "$tmp/go_deps.bzl" tools/bazel/go_deps.bzl || true
+	cp "$tmp/go_deps.bzl" tools/bazel/go_deps.bzl
+	die "tools/bazel/go_deps.bzl is stale: run 'bazel run //:gazelle-update-repos'"
+fi
+echo "BUILD files and go_deps.bzl current"
+
+step "bazel-remote $BAZEL_REMOTE_VERSION"
+remote_bin=$deps/bin/bazel-remote-$BAZEL_REMOTE_VERSION
+if [ ! -x "$remote_bin" ]; then
+	src=$(cd "$tmp" && go mod download -json "github.com/buchgr/bazel-remote@$BAZEL_REMOTE_VERSION" |
+		sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+	(cd "$src" && GOFLAGS=-mod=mod go build -o "$remote_bin.tmp" .)
+	mv "$remote_bin.tmp" "$remote_bin"
+fi
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+grpc_port=$(free_port)
+http_port=$(free_port)
+"$remote_bin" --host 127.0.0.1 --port "$http_port" --grpc_port "$grpc_port" \
+	--dir "$tmp/remote-cache" --max_size 4 >"$tmp/bazel-remote.log" 2>&1 &
+remote_pid=$!
+for _ in $(seq 100); do
+	(exec 3<>"/dev/tcp/127.0.0.1/$grpc_port") 2>/dev/null && break
+	kill -0 "$remote_pid" 2>/dev/null || { cat "$tmp/bazel-remote.log"; die "bazel-remote exited"; }
+	sleep 0.2
+done
+remote=(--remote_cache="grpc://127.0.0.1:$grpc_port")
+disk=(--disk_cache="$tmp/disk-cache")
+echo "bazel-remote pid $remote_pid on 127.0.0.1:$grpc_port"
+
+step "bazel test //..."
+bazel test "${common[@]}" "${disk[@]}" "${remote[@]}" //... 2>&1 | tee "$tmp/test.log"
+[ "${PIPESTATUS[0]}" = 0 ] || die "bazel test //... failed"
+# Which tests ran and passed, for the CI summary.
+passed=$(grep -cE '^//\S+\s+(\(cached\) )?PASSED' "$tmp/test.log" || true)
+failed=$(grep -cE '^//\S+\s+FAILED' "$tmp/test.log" || true)
+echo "bazel: $passed passed, $failed failed"
+
+# digests DIR: sha256 of every pipeline output, by path below bazel-bin.
+digests() {
+	(cd "$1/bazel-bin/examples/minikernel" &&
+		find -L . \( -name '*.runfiles' -o -name '*.runfiles_manifest' \) -prune -o -type f -print |
+		grep -E '\.(ko|merkle|bin|c|order)$|/vmlinux(\.unstripped)?$|install' |
+			LC_ALL=C sort | xargs -d '\n' sha256sum)
+}
+digests "$root" >"$tmp/digests.a"
+[ "$(grep -c '\.merkle$' "$tmp/digests.a")" -ge 4 ] || die "pipeline outputs missing in $root"
+
+# A second checkout at another path: same files, same .cache/bazel-deps.
+other=$tmp/elsewhere/checkout-b
+mkdir -p "$other/.cache"
+git ls-files -co --exclude-standard -z | grep -zv '^\.cache/' | xargs -0 cp --parents -t "$other" 2>/dev/null || true
+ln -s "$deps" "$other/.cache/bazel-deps"
+checkouts+=("$other")
+
+# spawns LOG: "mnemonic<TAB>remote_cache_hit<TAB>target" of each spawn.
+spawns() {
+	python3 - "$1" <<'EOF'
+import json, sys
+dec = json.JSONDecoder()
+text = open(sys.argv[1]).read()
+i = 0
+while True:
+    while i < len(text) and text[i].isspace():
+        i += 1
+    if i >= len(text):
+        break
+    obj, i = dec.raw_decode(text, i)
+    print("%s\t%s\t%s" % (obj.get("mnemonic", "?"), obj.get("remoteCacheHit", False), obj.get("targetLabel", obj.get("progressMessage", "?"))))
+EOF
+}
+
+# cached_build NAME FLAGS...: clean build of the pipeline in the other
+# checkout; every pipeline spawn must be a cache hit.
+cached_build() {
+	local name=$1
+	shift
+	(cd "$other" && bazel clean >/dev/null 2>&1 &&
+		bazel build "${common[@]}" "$@" --execution_log_json_file="$tmp/$name.json" $PIPELINE) >"$tmp/$name.log" 2>&1 ||
+		{ cat "$tmp/$name.log"; die "$name build failed"; }
+	spawns "$tmp/$name.json" >"$tmp/$name.spawns"
+	local summary local_pipeline
+	summary=$(grep -E '^INFO: [0-9]+ processes' "$tmp/$name.log" | tail -1)
+	local_pipeline=$(awk -F'\t' -v re="^($PIPELINE_MNEMONICS)\$" '$1 ~ re && $2 != "true"' "$tmp/$name.spawns")
+	echo "$name: $summary"
+	echo "$name: pipeline spawns: $(awk -F'\t' -v re="^($PIPELINE_MNEMONICS)\$" '$1 ~ re' "$tmp/$name.spawns" | wc -l), executed locally: $(printf '%s' "$local_pipeline" | grep -c . || true)"
+	[ -z "$local_pipeline" ] || { echo "$local_pipeline"; die "$name: pipeline actions ran locally"; }
+}
+
+step "cache: clean build from $other with the disk cache"
+cached_build disk-cache "${disk[@]}"
+
+step "cache: clean build from $other with the remote cache (bazel-remote)"
+cached_build remote-cache "${remote[@]}"
+
+step "reproducible: C and pipeline actions re-run in $other"
+no_cache=(--modify_execution_info="^($PIPELINE_MNEMONICS)\$=+no-cache")
+(cd "$other" && bazel clean >/dev/null 2>&1 &&
+	bazel build "${common[@]}" "${remote[@]}" "${no_cache[@]}" \
+		--execution_log_json_file="$tmp/repro.json" $PIPELINE) >"$tmp/repro.log" 2>&1 ||
+	{ cat "$tmp/repro.log"; die "reproducibility build failed"; }
+spawns "$tmp/repro.json" >"$tmp/repro.spawns"
+ran=$(awk -F'\t' -v re="^($PIPELINE_MNEMONICS)\$" '$1 ~ re && $2 != "true"' "$tmp/repro.spawns" | wc -l)
+echo "repro: $(grep -E '^INFO: [0-9]+ processes' "$tmp/repro.log" | tail -1); $ran C/pipeline actions executed"
+[ "$ran" -gt 0 ] || die "reproducibility build executed no pipeline action"
+digests "$other" >"$tmp/digests.b"
+if ! diff -u "$tmp/digests.a" "$tmp/digests.b"; then
+	die "outputs differ between $root and $other"
+fi
+echo "byte-identical: $(wc -l <"$tmp/digests.a") files (final vmlinux, root, proofs, modules, installs)"
+
+step "incremental: change one module"
+sed -i 's/dummy_net: first device/dummy_net: device 0/' "$other/examples/minikernel/drivers/net/dummy_net.c"
+(cd "$other" && bazel build "${common[@]}" "${remote[@]}" \
+	--execution_log_json_file="$tmp/incr.json" $PIPELINE) >"$tmp/incr.log" 2>&1 ||
+	{ cat "$tmp/incr.log"; die "incremental build failed"; }
+spawns "$tmp/incr.json" | cut -f1,3 | LC_ALL=C sort >"$tmp/incr.spawns"
+cat >"$tmp/incr.want" <<'EOF'
+Genrule	//examples/minikernel:drivers/net/dummy_net
+ModHashesFinalize	//examples/minikernel:minikernel_vmlinux
+ModHashesInstall	//examples/minikernel:minikernel_install
+ModHashesInstall	//examples/minikernel:minikernel_install_zstd
+ModHashesTree	//examples/minikernel:minikernel_hashes
+EOF
+LC_ALL=C sort -o "$tmp/incr.want" "$tmp/incr.want"
+cat "$tmp/incr.spawns"
+diff -u "$tmp/incr.want" "$tmp/incr.spawns" || die "a one-module change re-ran other actions"
+
+step "done"
+echo "bazel ci: all checks passed in $((SECONDS - start))s"

@@ -16,6 +16,10 @@
 //  2. Each output is built, checked with the kernel's own decision
 //     (package verify, after decompression), and written atomically.
 //
+// Unlike kbuild, Install does not delete DEST/lib/modules/RELEASE/kernel
+// first; it removes only the other-compression variants of each module it
+// writes, so a module installed before as .ko.gz does not shadow a new .ko.xz.
+//
 // Modules are never stripped here: stripping after hashing breaks every
 // proof. Since kbuild strips at install time when INSTALL_MOD_STRIP is set,
 // Install refuses to run with INSTALL_MOD_STRIP set unless the hashed files
@@ -326,16 +330,21 @@ func agree(mods []Module, found []pending, opts Options) (hashesroot.Root, error
 		}
 		root = opts.Root.Hash
 	case len(mods) > 0:
-		// The root most modules reach; a tie has no majority, so every
-		// module disagreeing with the first one's root is reported.
+		// The root most modules reach. Without a strict majority nobody
+		// can tell which modules changed.
 		count := make(map[merkle.Hash]int)
 		best := 0
 		for i := range found {
 			r := found[i].root
 			count[r]++
-			if count[r] > best || (count[r] == best && r == found[0].root) {
+			if count[r] > best {
 				best, root = count[r], r
 			}
+		}
+		if len(count) > 1 && 2*best <= len(found) {
+			return hashesroot.Root{}, fmt.Errorf("the %d proofs lead to %d different roots, none for a majority of the modules: "+
+				"modules changed after hashing, or proofs from several builds; give the root (--vmlinux, --root-c, --root-bin) to name the changed modules",
+				len(found), len(count))
 		}
 	}
 	var errs []error

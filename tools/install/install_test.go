@@ -292,6 +292,22 @@ func TestChangedModuleNamed(t *testing.T) {
 	}
 }
 
+func TestNoMajority(t *testing.T) {
+	objtree := vectorTree(t, "n02")
+	appendTo(t, filepath.Join(objtree, "drivers/net/mod_0.ko"), []byte("x"))
+	_, err := Install(opts(objtree, t.TempDir()))
+	if err == nil || !strings.Contains(err.Error(), "none for a majority") {
+		t.Fatalf("error %v", err)
+	}
+	r := readRoot(t, objtree)
+	o := opts(objtree, t.TempDir())
+	o.Root = &r
+	_, err = Install(o)
+	if err == nil || !strings.Contains(err.Error(), "mod_0.ko") || strings.Contains(err.Error(), "mod_1.ko") {
+		t.Fatalf("with the root given: %v", err)
+	}
+}
+
 func TestReplaceSignature(t *testing.T) {
 	clean := vectorTree(t, "n05")
 	signed := vectorTree(t, "n05")

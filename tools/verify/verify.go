@@ -8,9 +8,10 @@
 //  1. Compressed modules (.ko.gz/.xz/.zst) are decompressed first, as the
 //     kernel (CONFIG_MODULE_DECOMPRESS) or kmod do before the check. A file
 //     that does not decompress, or that the in-kernel decompressor would
-//     refuse (e.g. an xz CRC64 check), is EINVAL.
-//  2. No "~Module signature appended~\n" at the end: Unsigned (the kernel's
-//     -ENODATA, "unsigned module").
+//     refuse (e.g. an xz CRC64 check), is EINVAL. Container checksums are
+//     verified as kmod does (the kernel's gzip path skips the CRC).
+//  2. No "~Module signature appended~\n" at the end, or nothing but it:
+//     Unsigned (the kernel's -ENODATA, "unsigned module").
 //  3. At most 12 bytes before the marker, or a sig_len in struct
 //     module_signature not smaller than what precedes the descriptor:
 //     EBADMSG (mod_check_sig).
@@ -42,6 +43,7 @@
 package verify
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 
@@ -178,7 +180,8 @@ func Module(mod []byte, root hashesroot.Root) Result {
 
 func check(mod []byte, root hashesroot.Root) Result {
 	r := Result{SigType: -1, Level: -1}
-	if !modsig.HasMarker(mod) {
+	// The loader looks for the marker only in files longer than it.
+	if len(mod) <= len(modsig.Marker) || !modsig.HasMarker(mod) {
 		r.Code, r.Reason = Unsigned, "no signature marker at the end (unsigned module)"
 		return r
 	}
@@ -254,6 +257,14 @@ func check(mod []byte, root hashesroot.Root) Result {
 		r.Reason += " (the all-zero placeholder: vmlinux not finalized?)"
 	}
 	return r
+}
+
+// implied is the root a Merkle proof leads to.
+func (r *Result) implied() merkle.Hash {
+	if len(r.trace) == 0 {
+		return r.leaf
+	}
+	return r.trace[len(r.trace)-1]
 }
 
 func short(h merkle.Hash) string { return h.String()[:16] + "…" }
@@ -333,30 +344,29 @@ func Explain(results []Result) {
 	if len(known) != 0 {
 		return
 	}
-	var agreed *merkle.Hash
-	n := 0
+	// Nothing verified. If most failing proofs lead to one same root, the
+	// modules belong together and the kernel's root is another build's.
+	implied := make(map[merkle.Hash]int)
+	failing := 0
 	for i := range results {
-		r := &results[i]
-		if r.Code != ENOKEY {
-			continue
+		if results[i].Code == ENOKEY {
+			implied[results[i].implied()]++
+			failing++
 		}
-		implied := r.leaf
-		if len(r.trace) > 0 {
-			implied = r.trace[len(r.trace)-1]
-		}
-		if agreed == nil {
-			agreed = &implied
-		} else if *agreed != implied {
-			return
-		}
-		n++
 	}
-	if n < 2 {
+	var best merkle.Hash
+	n := 0
+	for h, c := range implied {
+		if c > n || (c == n && bytes.Compare(h[:], best[:]) < 0) {
+			best, n = h, c
+		}
+	}
+	if n < 2 || 2*n <= failing {
 		return
 	}
 	for i := range results {
-		if results[i].Code == ENOKEY {
-			results[i].Reason += fmt.Sprintf("; all %d failing modules agree on root %s: the kernel's root is probably from another build", n, short(*agreed))
+		if r := &results[i]; r.Code == ENOKEY && r.implied() == best {
+			r.Reason += fmt.Sprintf("; %d of the %d failing modules agree on root %s: the kernel's root is probably from another build", n, failing, short(best))
 		}
 	}
 }

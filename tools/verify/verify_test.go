@@ -116,7 +116,9 @@ func TestOutcomes(t *testing.T) {
 		{"plain module", v.bodies[0], v.root, Unsigned, "-EKEYREJECTED", "no signature marker"},
 		{"empty file", nil, v.root, Unsigned, "-EKEYREJECTED", "no signature marker"},
 		{"last byte cut", v.installed(0)[:len(v.installed(0))-1], v.root, Unsigned, "-EKEYREJECTED", "no signature marker"},
-		{"marker only", []byte(modsig.Marker), v.root, EBADMSG, "-EBADMSG", "only 0 bytes"},
+		// module_sig_check matches the marker only in files longer than it.
+		{"marker only", []byte(modsig.Marker), v.root, Unsigned, "-EKEYREJECTED", "no signature marker"},
+		{"1 byte and marker", []byte("x" + modsig.Marker), v.root, EBADMSG, "-EBADMSG", "only 1 bytes"},
 		{"12 bytes and marker", append(make([]byte, 12), modsig.Marker...), v.root, EBADMSG, "-EBADMSG", "only 12 bytes"},
 		{"11 bytes and marker", short, v.root, EBADMSG, "-EBADMSG", "only 11 bytes"},
 		{"sig_len = all before", huge, v.root, EBADMSG, "-EBADMSG", "signature length"},
@@ -259,7 +261,7 @@ func TestFilesAndJSON(t *testing.T) {
 // for the fuzzer: marker, descriptor bounds, type, fields, size, fold.
 func kernelDecision(mod []byte, root hashesroot.Root) Code {
 	const marker = "~Module signature appended~\n"
-	if !bytes.HasSuffix(mod, []byte(marker)) {
+	if len(mod) <= len(marker) || !bytes.HasSuffix(mod, []byte(marker)) {
 		return Unsigned
 	}
 	n := len(mod) - len(marker)

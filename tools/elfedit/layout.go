@@ -53,10 +53,10 @@ func inSegment(s *Section, p *Prog) bool {
 	return true
 }
 
-// maxPadding bounds the padding inserted before one section, so that a
-// corrupt alignment cannot make the output huge. Real files pad by at most
-// a page or a huge page.
-const maxPadding = 1 << 26
+// maxPadding bounds the padding inserted between the sections placed after
+// the segments, so that corrupt alignments cannot make the output huge.
+// Real files pad each section by at most a page.
+const maxPadding = 1 << 24
 
 func alignUp(off, align uint64) (uint64, error) {
 	if align <= 1 {
@@ -315,13 +315,14 @@ func (e *editor) layout(o *Output) error {
 		}
 	}
 	var err error
+	var padding uint64
 	place := func(s *Section, align uint64) error {
 		start := off
 		if off, err = alignUp(off, align); err != nil {
 			return err
 		}
-		if off-start > maxPadding {
-			return fmt.Errorf("section %s: aligning to %#x would insert %#x bytes of padding", s.Name, align, off-start)
+		if padding += off - start; padding > maxPadding {
+			return fmt.Errorf("section %s: aligning to %#x brings the padding in the file to %#x bytes", s.Name, align, padding)
 		}
 		s.Offset = off
 		if s.Type != uint32(elf.SHT_NOBITS) {
@@ -347,8 +348,8 @@ func (e *editor) layout(o *Output) error {
 			}
 			if align > 1 {
 				bias := (s.Addr - off) % align
-				if bias > maxPadding {
-					return fmt.Errorf("section %s: placing it at its page offset would insert %#x bytes of padding", s.Name, bias)
+				if padding += bias; padding > maxPadding {
+					return fmt.Errorf("section %s: placing it at its page offset brings the padding in the file to %#x bytes", s.Name, padding)
 				}
 				off += bias
 			}

@@ -1,0 +1,135 @@
+package finalize
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/modhashes/modhashes/tools/elfedit/elftest"
+	"github.com/modhashes/modhashes/tools/hashesroot"
+)
+
+// The slow suite runs on a real kernel: MODHASHES_VMLINUX_UNSTRIPPED names
+// a vmlinux.unstripped (Linux 7.3 x86_64 in CI); MODHASHES_OBJCOPY the GNU
+// objcopy for its target (default: objcopy).
+const (
+	envVmlinux = "MODHASHES_VMLINUX_UNSTRIPPED"
+	envObjcopy = "MODHASHES_OBJCOPY"
+)
+
+func realVmlinux(tb testing.TB) (in, objcopy string) {
+	in = os.Getenv(envVmlinux)
+	if in == "" {
+		tb.Skipf("%s not set: no real vmlinux.unstripped to test on", envVmlinux)
+	}
+	objcopy = os.Getenv(envObjcopy)
+	if objcopy == "" {
+		objcopy = "objcopy"
+	}
+	p, err := exec.LookPath(objcopy)
+	if err != nil {
+		tb.Skipf("%s not installed (tools/elfedit/testdata/install-deps.sh installs binutils)", objcopy)
+	}
+	return in, p
+}
+
+// timings runs kbuild's objcopy commands and finalize side by side, rounds
+// times, and returns the fastest of each.
+func timings(tb testing.TB, in, objcopy, dir string, root *hashesroot.Root, rootBin string, rounds int) (oc, fin time.Duration) {
+	want := filepath.Join(dir, "want")
+	got := filepath.Join(dir, "got")
+	for r := 0; r < rounds; r++ {
+		start := time.Now()
+		kbuildObjcopy(tb, objcopy, in, want, rootBin)
+		d := time.Since(start)
+		if r == 0 || d < oc {
+			oc = d
+		}
+		start = time.Now()
+		if err := File(in, got, Options{Root: root}, false); err != nil {
+			tb.Fatal(err)
+		}
+		d = time.Since(start)
+		if r == 0 || d < fin {
+			fin = d
+		}
+	}
+	return oc, fin
+}
+
+// TestRealVmlinux is the acceptance test on a real kernel: finalize
+// against kbuild's objcopy runs (two without a root, three with one), and
+// at most half their time.
+func TestRealVmlinux(t *testing.T) {
+	in, objcopy := realVmlinux(t)
+	dir := t.TempDir()
+	order, err := hashesroot.TargetByteOrder(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := testRoot()
+	rootBin := filepath.Join(dir, "root.bin")
+	if err := os.WriteFile(rootBin, root.Binary(order), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, withRoot := range []bool{false, true} {
+		var r *hashesroot.Root
+		rb := ""
+		if withRoot {
+			r, rb = &root, rootBin
+		}
+		var before syscall.Rusage
+		syscall.Getrusage(syscall.RUSAGE_SELF, &before)
+		oc, fin := timings(t, in, objcopy, dir, r, rb, 3)
+		var after syscall.Rusage
+		syscall.Getrusage(syscall.RUSAGE_SELF, &after)
+		ratio := float64(fin) / float64(oc)
+		t.Logf("root=%v: %s (%d MB): objcopy %v, finalize %v, ratio %.3f; max RSS of the test process %d MB",
+			withRoot, filepath.Base(in), st.Size()>>20, oc.Round(time.Millisecond), fin.Round(time.Millisecond), ratio, after.Maxrss>>10)
+		if ratio > 0.5 {
+			t.Errorf("finalize takes %.2f of objcopy's time, want at most 0.5", ratio)
+		}
+		got, want := filepath.Join(dir, "got"), filepath.Join(dir, "want")
+		if !elftest.Compare(t, got, want) {
+			t.Logf("root=%v: output not byte-identical with objcopy's (the criteria above hold)", withRoot)
+		} else {
+			t.Logf("root=%v: output byte-identical with objcopy's", withRoot)
+		}
+		if withRoot {
+			b := elftest.SectionData(t, got, Section)
+			if string(b) != string(root.Binary(order)) {
+				t.Errorf("%s = %x, want the root", Section, b)
+			}
+		}
+	}
+}
+
+// BenchmarkFinalizeVsObjcopy reports finalize's time as a fraction of
+// kbuild's three objcopy runs on the real kernel (metric finalize/objcopy).
+func BenchmarkFinalizeVsObjcopy(b *testing.B) {
+	in, objcopy := realVmlinux(b)
+	dir := b.TempDir()
+	order, err := hashesroot.TargetByteOrder(in)
+	if err != nil {
+		b.Fatal(err)
+	}
+	root := testRoot()
+	rootBin := filepath.Join(dir, "root.bin")
+	os.WriteFile(rootBin, root.Binary(order), 0o644)
+	var oc, fin time.Duration
+	for i := 0; i < b.N; i++ {
+		o, f := timings(b, in, objcopy, dir, &root, rootBin, 1)
+		oc += o
+		fin += f
+	}
+	b.ReportMetric(float64(fin)/float64(oc), "finalize/objcopy")
+	b.ReportMetric(float64(oc.Milliseconds())/float64(b.N), "objcopy-ms/op")
+	b.ReportMetric(float64(fin.Milliseconds())/float64(b.N), "finalize-ms/op")
+}

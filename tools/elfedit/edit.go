@@ -72,9 +72,9 @@ type editor struct {
 	removed []bool
 	target  []int // kindReloc: the section relocated
 
-	syms    []Sym
-	symMap  []int // input symbol index -> output index, -1 if dropped
-	outSyms []Sym // in output order, section indices still the input's
+	syms    []Sym   // the input's, then those made up for sections
+	symMap  []int32 // input symbol index -> output index, -1 if dropped
+	outSyms []int32 // indices into syms in output order
 
 	newIdx []uint32 // input section -> output index, 0 if none
 	order  []int    // output order of kept input sections (normal + reloc)
@@ -298,10 +298,9 @@ func (e *editor) symbols() error {
 		}
 	}
 	keepSect, allSect := e.sectionSymbols()
-	e.symMap = make([]int, len(syms))
-	var locals, globals []Sym
-	var at []int // input index of each local, then each global
-	var globalAt []int
+	e.symMap = make([]int32, len(syms))
+	locals := make([]int32, 0, len(syms))
+	var globals []int32
 	hasSym := make([]bool, len(f.Sections))
 	for i := 1; i < len(syms); i++ {
 		s := &syms[i]
@@ -324,11 +323,9 @@ func (e *editor) symbols() error {
 			continue
 		}
 		if isGlobal(s) {
-			globals = append(globals, *s)
-			globalAt = append(globalAt, i)
+			globals = append(globals, int32(i))
 		} else {
-			locals = append(locals, *s)
-			at = append(at, i)
+			locals = append(locals, int32(i))
 			if s.Type() == elf.STT_SECTION && s.Value == f.Sections[s.Shndx].Addr {
 				hasSym[s.Shndx] = true
 			}
@@ -339,18 +336,18 @@ func (e *editor) symbols() error {
 		// (unless no symbol is left: then it writes no symbol table).
 		for i := 1; i < len(f.Sections); i++ {
 			if e.kind[i] == kindNormal && !e.removed[i] && !hasSym[i] {
-				locals = append(locals, Sym{Info: byte(elf.STB_LOCAL)<<4 | byte(elf.STT_SECTION), Shndx: uint32(i), Value: f.Sections[i].Addr})
-				at = append(at, 0)
+				locals = append(locals, int32(len(e.syms)))
+				e.syms = append(e.syms, Sym{Info: byte(elf.STB_LOCAL)<<4 | byte(elf.STT_SECTION), Shndx: uint32(i), Value: f.Sections[i].Addr})
 			}
 		}
 	}
+	e.nlocals = len(locals)
 	e.outSyms = append(locals, globals...)
-	for k, i := range append(at, globalAt...) {
-		if i > 0 {
-			e.symMap[i] = k + 1
+	for k, i := range e.outSyms {
+		if int(i) < len(e.symMap) {
+			e.symMap[i] = int32(k + 1)
 		}
 	}
-	e.nlocals = len(locals)
 	return nil
 }
 
@@ -453,7 +450,7 @@ func (e *editor) relocs() error {
 		copy(out, in)
 		for off := uint64(0); off+s.Entsize <= uint64(len(out)); off += s.Entsize {
 			si := e.c.relSym(out[off:])
-			ni := 0
+			ni := int32(0)
 			if si != 0 {
 				ni = e.symMap[si]
 			}

@@ -238,8 +238,8 @@ func (e *editor) layout(o *Output) error {
 	if e.symtabIdx != 0 {
 		st := newStrtab(len(e.outSyms))
 		hs := make([]int, len(e.outSyms))
-		for k := range e.outSyms {
-			s := &e.outSyms[k]
+		for k, i := range e.outSyms {
+			s := &e.syms[i]
 			if s.Type() == elf.STT_SECTION && !isGlobal(s) {
 				hs[k] = -1
 			} else {
@@ -252,8 +252,8 @@ func (e *editor) layout(o *Output) error {
 		if e.shndxIdx != 0 {
 			shndx = make([]byte, 4*n)
 		}
-		for k := range e.outSyms {
-			s := e.outSyms[k]
+		for k, i := range e.outSyms {
+			s := e.syms[i]
 			s.NameOff = st.offset(hs[k])
 			idx := uint32(0)
 			if s.Reserved {

@@ -15,7 +15,7 @@ type strtab struct {
 }
 
 func newStrtab(hint int) *strtab {
-	return &strtab{index: make(map[string]int, hint)}
+	return &strtab{index: make(map[string]int, hint), strs: make([]string, 0, hint)}
 }
 
 // add registers s and returns a handle for offset; "" is always offset 0.

@@ -56,6 +56,9 @@ func vectorTree(t testing.TB, name string) string {
 	dir := copyTree(t, filepath.Join(vectors, name))
 	writeFile(t, filepath.Join(dir, "include/config/kernel.release"), "6.99.0-test\n")
 	writeFile(t, filepath.Join(dir, "modules.builtin"), "kernel/fs/ext4/ext4.ko\n")
+	if _, err := os.Stat(filepath.Join(dir, "expected/proofs")); err != nil {
+		return dir // n00: no modules, no proofs
+	}
 	err := filepath.WalkDir(filepath.Join(dir, "expected/proofs"), func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -118,7 +121,7 @@ func opts(objtree, dest string) Options {
 }
 
 func TestInstallVectors(t *testing.T) {
-	for _, name := range []string{"n01", "n02", "n05", "n08"} {
+	for _, name := range []string{"n00", "n01", "n02", "n05", "n08"} {
 		objtree := vectorTree(t, name)
 		want := readRoot(t, objtree)
 		entries, err := modorder.Read(filepath.Join(objtree, "modules.order"))

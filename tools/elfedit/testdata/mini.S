@@ -56,6 +56,19 @@ data_word:
 	.dc.a __UNIQUE_ID_author
 	.long 42
 
+	.section .data..percpu,"aw"
+	.balign 64
+	.globl per_cpu_var
+per_cpu_var:
+	.dc.a data_word
+	.fill 60, 1, 0
+
+	.section .init.data,"aw"
+	.globl init_word
+init_word:
+	.dc.a per_cpu_var
+	.dc.a __mod_device_table__usb__bar
+
 	.bss
 	.balign 8
 	.globl bss_word

@@ -77,9 +77,10 @@ var (
 func HasMarker(file []byte) bool { return bytes.HasSuffix(file, []byte(Marker)) }
 
 // Split separates a signed module into the module as built (body), the
-// signature data and its descriptor, with the kernel's bounds checks.
+// signature data and its descriptor, with the kernel's bounds checks. Like
+// the loader, it looks for the marker only in files longer than it.
 func Split(file []byte) (body, sig []byte, info Info, err error) {
-	if !HasMarker(file) {
+	if len(file) <= len(Marker) || !HasMarker(file) {
 		return nil, nil, Info{}, ErrUnsigned
 	}
 	rest := file[:len(file)-len(Marker)]

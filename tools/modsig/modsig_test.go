@@ -53,6 +53,9 @@ func TestSplit(t *testing.T) {
 	if _, _, _, err := modsig.Split(module); !errors.Is(err, modsig.ErrUnsigned) {
 		t.Errorf("unsigned module: %v", err)
 	}
+	if _, _, _, err := modsig.Split([]byte(modsig.Marker)); !errors.Is(err, modsig.ErrUnsigned) {
+		t.Errorf("file that is only the marker: %v, want unsigned as the kernel has it", err)
+	}
 	// A proof with nothing before it: sig_len equals what precedes it.
 	if _, _, _, err := modsig.Split(trailer); !errors.Is(err, modsig.ErrBadInfo) {
 		t.Errorf("trailer alone: %v", err)

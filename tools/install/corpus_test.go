@@ -12,6 +12,7 @@ import (
 
 	"github.com/modhashes/modhashes/tools/compress"
 	"github.com/modhashes/modhashes/tools/hashesroot"
+	"github.com/modhashes/modhashes/tools/internal/parallel"
 	"github.com/modhashes/modhashes/tools/modorder"
 	"github.com/modhashes/modhashes/tools/modsig"
 	"github.com/modhashes/modhashes/tools/treegen"
@@ -41,7 +42,7 @@ func unsignedObjtree(t *testing.T, corpus string) (string, []modorder.Entry) {
 		t.Fatal(err)
 	}
 	objtree := t.TempDir()
-	err = parallel(len(entries), 4, func(i int) error {
+	err = parallel.First(parallel.For(len(entries), 4, func(_, i int) error {
 		b, err := os.ReadFile(filepath.Join(corpus, entries[i].ModuleFile(".ko")))
 		if err != nil {
 			return err
@@ -54,7 +55,7 @@ func unsignedObjtree(t *testing.T, corpus string) (string, []modorder.Entry) {
 			return err
 		}
 		return os.WriteFile(name, b, 0o644)
-	})
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}

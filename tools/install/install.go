@@ -33,14 +33,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
-	"sync"
 
 	"github.com/modhashes/modhashes/tools/atomicfile"
 	"github.com/modhashes/modhashes/tools/compress"
 	"github.com/modhashes/modhashes/tools/hashesroot"
+	"github.com/modhashes/modhashes/tools/internal/parallel"
 	"github.com/modhashes/modhashes/tools/merkle"
 	"github.com/modhashes/modhashes/tools/modorder"
 	"github.com/modhashes/modhashes/tools/modsig"
@@ -76,9 +75,6 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Suffix == "" {
 		o.Suffix = ".ko"
-	}
-	if o.Jobs <= 0 {
-		o.Jobs = runtime.NumCPU()
 	}
 	if o.Getenv == nil {
 		o.Getenv = os.Getenv
@@ -188,11 +184,10 @@ func Install(opts Options) (*Result, error) {
 	}
 
 	found := make([]pending, len(entries))
-	if err := parallel(len(entries), opts.Jobs, func(i int) error {
-		var err error
+	if err := joinErrors(parallel.For(len(entries), opts.Jobs, func(_, i int) (err error) {
 		found[i], err = examine(res.Modules[i], len(entries), opts)
 		return err
-	}); err != nil {
+	})); err != nil {
 		return nil, err
 	}
 	root, err := agree(res.Modules, found, opts)
@@ -201,9 +196,9 @@ func Install(opts Options) (*Result, error) {
 	}
 	res.Root = root
 
-	if err := parallel(len(entries), opts.Jobs, func(i int) error {
+	if err := joinErrors(parallel.For(len(entries), opts.Jobs, func(_, i int) error {
 		return write(res.Modules[i], found[i], root, opts)
-	}); err != nil {
+	})); err != nil {
 		return nil, err
 	}
 	if err := res.copyLists(entries, opts); err != nil {
@@ -212,29 +207,7 @@ func Install(opts Options) (*Result, error) {
 	return res, nil
 }
 
-// parallel runs f(0..n-1) on jobs workers and returns the errors of the
-// lowest indices (up to 10) joined.
-func parallel(n, jobs int, f func(i int) error) error {
-	errs := make([]error, n)
-	work := make(chan int)
-	var wg sync.WaitGroup
-	for w := 0; w < min(jobs, n); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range work {
-				errs[i] = f(i)
-			}
-		}()
-	}
-	for i := 0; i < n; i++ {
-		work <- i
-	}
-	close(work)
-	wg.Wait()
-	return joinErrors(errs)
-}
-
+// joinErrors joins the errors of the lowest indices (up to 10).
 func joinErrors(errs []error) error {
 	var out []error
 	n := 0

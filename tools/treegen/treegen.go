@@ -7,13 +7,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sort"
-	"sync"
-	"sync/atomic"
 
 	"github.com/modhashes/modhashes/tools/atomicfile"
 	"github.com/modhashes/modhashes/tools/hashesroot"
+	"github.com/modhashes/modhashes/tools/internal/parallel"
 	"github.com/modhashes/modhashes/tools/merkle"
 	"github.com/modhashes/modhashes/tools/modorder"
 	"github.com/modhashes/modhashes/tools/modsig"
@@ -24,7 +22,7 @@ type Options struct {
 	ObjTree string // object tree holding the modules; default "."
 	Order   string // modules.order; default ObjTree/modules.order
 	Suffix  string // module file suffix; default ".ko"
-	Jobs    int    // parallel hashing; default the number of CPUs
+	Jobs    int    // parallel hashing; <= 0: the number of CPUs
 }
 
 func (o Options) withDefaults() Options {
@@ -36,9 +34,6 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Suffix == "" {
 		o.Suffix = ".ko"
-	}
-	if o.Jobs <= 0 {
-		o.Jobs = runtime.NumCPU()
 	}
 	return o
 }
@@ -99,17 +94,16 @@ func hashAll(mods []Module, opts Options) error {
 	}
 	sort.SliceStable(queue, func(a, b int) bool { return sizes[queue[a]] > sizes[queue[b]] })
 
-	errs := make([]error, len(mods))
-	parallel(opts.Jobs, len(queue), func(next func() (int, bool)) {
-		buf := make([]byte, 256<<10)
-		for k, ok := next(); ok; k, ok = next() {
-			i := queue[k]
-			errs[i] = hashFile(&mods[i], buf)
+	bufs := make([][]byte, parallel.Jobs(opts.Jobs, len(queue)))
+	errs := parallel.For(len(queue), opts.Jobs, func(w, k int) error {
+		if bufs[w] == nil {
+			bufs[w] = make([]byte, 256<<10)
 		}
+		return hashFile(&mods[queue[k]], bufs[w])
 	})
-	for i, err := range errs {
+	for k, err := range errs {
 		if err != nil {
-			return moduleError(mods[i], opts, err)
+			return moduleError(mods[queue[k]], opts, err)
 		}
 	}
 	return nil
@@ -151,40 +145,11 @@ func (r *Result) WriteProofs(dir string) error {
 			}
 		}
 	}
-	errs := make([]error, len(r.Modules))
-	parallel(r.opts.Jobs, len(r.Modules), func(next func() (int, bool)) {
-		for i, ok := next(); ok; i, ok = next() {
-			errs[i] = r.writeProof(i, dir)
-		}
-	})
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	return parallel.First(parallel.For(len(r.Modules), r.opts.Jobs, func(_, i int) error {
+		return r.writeProof(i, dir)
+	}))
 }
 
 func (r *Result) writeProof(i int, dir string) error {
 	return atomicfile.WriteFile(r.ProofPath(r.Modules[i], dir), modsig.MerkleTrailer(r.Tree.Proof(i)), 0o644)
-}
-
-// parallel runs work on up to jobs goroutines, which take the indexes 0..n-1
-// from a shared counter: cheaper than a channel when items are thousands of
-// small files.
-func parallel(jobs, n int, work func(next func() (int, bool))) {
-	var counter atomic.Int64
-	next := func() (int, bool) {
-		i := int(counter.Add(1) - 1)
-		return i, i < n
-	}
-	var wg sync.WaitGroup
-	for w := 0; w < min(jobs, n); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			work(next)
-		}()
-	}
-	wg.Wait()
 }

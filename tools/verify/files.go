@@ -3,42 +3,22 @@ package verify
 import (
 	"fmt"
 	"os"
-	"runtime"
-	"sync"
 
 	"github.com/modhashes/modhashes/tools/hashesroot"
+	"github.com/modhashes/modhashes/tools/internal/parallel"
 )
 
 // Files checks the named module files with jobs workers (0: one per CPU)
 // and explains the failures (see Explain). Results are in the order of
 // names. A file that cannot be read is an error, not an outcome.
 func Files(names []string, root hashesroot.Root, jobs int) ([]Result, error) {
-	if jobs <= 0 {
-		jobs = runtime.NumCPU()
-	}
-	jobs = min(jobs, len(names))
 	results := make([]Result, len(names))
-	errs := make([]error, len(names))
-	work := make(chan int)
-	var wg sync.WaitGroup
-	for w := 0; w < jobs; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range work {
-				results[i], errs[i] = checkFile(names[i], root)
-			}
-		}()
-	}
-	for i := range names {
-		work <- i
-	}
-	close(work)
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
-		}
+	errs := parallel.For(len(names), jobs, func(_, i int) (err error) {
+		results[i], err = checkFile(names[i], root)
+		return err
+	})
+	if err := parallel.First(errs); err != nil {
+		return nil, err
 	}
 	Explain(results)
 	return results, nil

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/modhashes/modhashes/tools/compress"
+	"github.com/modhashes/modhashes/tools/hashesroot"
 	"github.com/modhashes/modhashes/tools/install"
 )
 
@@ -23,8 +24,8 @@ func runInstall(args []string) error {
 	comp := fs.String("compress", "none", "compress modules: none, gzip, xz or zstd")
 	fs.IntVarP(&opts.Jobs, "jobs", "j", 0, "modules installed in parallel (default: number of CPUs)")
 	fs.BoolVar(&opts.ReplaceSignature, "replace-signature", false, "drop a trailer a module already carries instead of refusing it")
-	var rf rootFlags
-	rf.add(fs, " and require every proof to reach it (default: all modules must agree)")
+	var src hashesroot.Source
+	addRootFlags(fs, &src, " and require every proof to reach it (default: all modules must agree)")
 	verbose := fs.BoolP("verbose", "v", false, "print each installed file")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -39,8 +40,15 @@ func runInstall(args []string) error {
 	if opts.Compression, err = compress.ParseFormat(*comp); err != nil {
 		return usageErrorf(fs, "--compress: %v", err)
 	}
-	if opts.Root, err = rf.load(fs); err != nil {
-		return err
+	if err := src.Check(); err != nil {
+		return usageErrorf(fs, "%v", err)
+	}
+	if src.IsSet() {
+		root, err := src.Load()
+		if err != nil {
+			return err
+		}
+		opts.Root = &root
 	}
 	res, err := install.Install(opts)
 	if err != nil {

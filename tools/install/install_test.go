@@ -16,6 +16,7 @@ import (
 
 	"github.com/modhashes/modhashes/tools/compress"
 	"github.com/modhashes/modhashes/tools/hashesroot"
+	"github.com/modhashes/modhashes/tools/internal/testfs"
 	"github.com/modhashes/modhashes/tools/inspect/testelf"
 	"github.com/modhashes/modhashes/tools/modorder"
 	"github.com/modhashes/modhashes/tools/modsig"
@@ -25,35 +26,11 @@ import (
 
 const vectors = "../../examples/vectors"
 
-// copyTree copies src to a new temporary directory.
-func copyTree(t testing.TB, src string) string {
-	t.Helper()
-	dst := t.TempDir()
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dst
-}
-
 // vectorTree is a vector's object tree with kernel.release, modules.builtin
 // and the expected proofs next to the modules, as kbuild leaves them.
 func vectorTree(t testing.TB, name string) string {
 	t.Helper()
-	dir := copyTree(t, filepath.Join(vectors, name))
+	dir := testfs.CopyTree(t, filepath.Join(vectors, name))
 	writeFile(t, filepath.Join(dir, "include/config/kernel.release"), "6.99.0-test\n")
 	writeFile(t, filepath.Join(dir, "modules.builtin"), "kernel/fs/ext4/ext4.ko\n")
 	if _, err := os.Stat(filepath.Join(dir, "expected/proofs")); err != nil {

@@ -16,8 +16,8 @@ import (
 
 	"github.com/modhashes/modhashes/tools/compress"
 	"github.com/modhashes/modhashes/tools/hashesroot"
-	"github.com/modhashes/modhashes/tools/internal/testfs"
 	"github.com/modhashes/modhashes/tools/inspect/testelf"
+	"github.com/modhashes/modhashes/tools/internal/testfs"
 	"github.com/modhashes/modhashes/tools/modorder"
 	"github.com/modhashes/modhashes/tools/modsig"
 	"github.com/modhashes/modhashes/tools/treegen"

@@ -23,6 +23,12 @@ type Options struct {
 	// --update-section. A section inside a segment keeps its size.
 	Update map[string][]byte
 
+	// Noload says the removed sections went through an earlier objcopy
+	// run with --set-section-flags NAME=noload, as kbuild does: a
+	// loadable segment they leave empty then comes out as that pair of
+	// runs makes it.
+	Noload bool
+
 	// DropSectionSymbols makes the result that of one more objcopy run
 	// over a file without relocations: for x86 executables, that run
 	// drops the STT_SECTION symbols (BFD's other targets keep them).

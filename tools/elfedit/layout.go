@@ -69,52 +69,78 @@ func alignUp(off, align uint64) (uint64, error) {
 	return r, nil
 }
 
-// segments computes the output program headers: a segment that lost a
-// section is shrunk to the sections left in it, as BFD recomputes it.
+// segments computes the output program headers as BFD does. When a
+// removed section lay in a segment, objcopy rebuilds the program headers
+// (rewrite_elf_program_header): it shrinks each segment to the sections
+// left in it, drops PT_GNU_RELRO, gives section-less non-loadable
+// segments word alignment, and moves a loadable segment that lost all
+// its sections. Otherwise the headers are copied unchanged.
 func (e *editor) segments() ([]Prog, []bool) {
 	f := e.f
-	progs := make([]Prog, len(f.Progs))
-	copy(progs, f.Progs)
 	inLoad := make([]bool, len(f.Sections))
-	hdrEnd := uint64(f.c.ehdr)
-	if len(f.Progs) > 0 {
-		hdrEnd = f.Header.Phoff + uint64(len(f.Progs)*f.c.phdr)
-	}
+	kept := make([][]int, len(f.Progs))
+	lost := make([]bool, len(f.Progs)) // had sections, all removed
+	rewrite := false
 	for k := range f.Progs {
 		p := &f.Progs[k]
-		var kept []int
-		changed := false
+		removed := false
 		for i := 1; i < len(f.Sections); i++ {
 			s := &f.Sections[i]
 			if !inSegment(s, p) {
 				continue
 			}
 			if e.removed[i] {
-				changed = true
+				removed = true
 				continue
 			}
 			if e.kind[i] == kindNormal && s.Flags&uint64(elf.SHF_ALLOC) != 0 {
-				kept = append(kept, i)
+				kept[k] = append(kept[k], i)
 				if p.Type == uint32(elf.PT_LOAD) {
 					inLoad[i] = true
 				}
 			}
 		}
-		if !changed {
-			continue
+		if removed {
+			rewrite = true
+			lost[k] = len(kept[k]) == 0
 		}
-		q := &progs[k]
+	}
+	if !rewrite {
+		return append([]Prog(nil), f.Progs...), inLoad
+	}
+
+	anyPaddr := false
+	for _, p := range f.Progs {
+		anyPaddr = anyPaddr || p.Paddr != 0
+	}
+	var progs []Prog
+	var from []int // input index of each output segment
+	for k, p := range f.Progs {
+		if p.Type != uint32(elf.PT_GNU_RELRO) {
+			progs = append(progs, p)
+			from = append(from, k)
+		}
+	}
+	phdrEnd := f.Header.Phoff + uint64(len(progs)*f.c.phdr)
+	headers := func(p *Prog) bool {
+		return p.Off == 0 && p.Filesz >= uint64(f.c.ehdr) || p.Off <= f.Header.Phoff && p.Off+p.Filesz >= f.Header.Phoff+uint64(len(f.Progs)*f.c.phdr)
+	}
+	for n := range progs {
+		k := from[n]
+		p := &f.Progs[k]
+		q := &progs[n]
+		ks := kept[k]
 		switch elf.ProgType(p.Type) {
 		case elf.PT_LOAD:
-			fileEnd, memEnd := p.Off, p.Vaddr
-			if p.Off == 0 && p.Filesz >= uint64(f.c.ehdr) {
-				fileEnd = max(fileEnd, uint64(f.Header.Ehsize))
+			if len(ks) == 0 && !headers(p) {
+				continue // placed below, once the others are known
 			}
-			if p.Off <= f.Header.Phoff && p.Off+p.Filesz >= hdrEnd {
-				fileEnd = max(fileEnd, hdrEnd)
+			fileEnd, memEnd := p.Off, p.Vaddr
+			if headers(p) {
+				fileEnd = max(fileEnd, phdrEnd, uint64(f.Header.Ehsize))
 			}
 			memEnd += fileEnd - p.Off
-			for _, i := range kept {
+			for _, i := range ks {
 				s := &f.Sections[i]
 				if s.Type != uint32(elf.SHT_NOBITS) {
 					fileEnd = max(fileEnd, s.Offset+s.Size)
@@ -125,17 +151,23 @@ func (e *editor) segments() ([]Prog, []bool) {
 			}
 			q.Filesz = fileEnd - p.Off
 			q.Memsz = max(memEnd-p.Vaddr, q.Filesz)
-		case elf.PT_NOTE, elf.PT_DYNAMIC, elf.PT_TLS, elf.PT_GNU_EH_FRAME:
-			if len(kept) == 0 {
-				q.Filesz, q.Memsz = 0, 0
+		case elf.PT_PHDR:
+			q.Filesz = uint64(len(progs) * f.c.phdr)
+			q.Memsz = q.Filesz
+		default:
+			if len(ks) == 0 {
+				q.Align = e.c.wordAlign()
+				if lost[k] {
+					q.Off, q.Paddr, q.Filesz, q.Memsz = 0, 0, 0, 0
+				}
 				continue
 			}
-			first := &f.Sections[kept[0]]
+			first := &f.Sections[ks[0]]
 			q.Off = first.Offset
 			q.Vaddr += first.Addr - p.Vaddr
 			q.Paddr += first.Addr - p.Vaddr
 			var fileEnd, memEnd uint64 = q.Off, q.Vaddr
-			for _, i := range kept {
+			for _, i := range ks {
 				s := &f.Sections[i]
 				if s.Type != uint32(elf.SHT_NOBITS) {
 					fileEnd = max(fileEnd, s.Offset+s.Size)
@@ -149,17 +181,34 @@ func (e *editor) segments() ([]Prog, []bool) {
 			}
 		}
 	}
-	// Sections in an unchanged PT_LOAD keep their place too.
-	for k := range f.Progs {
+	// A loadable segment left without sections gets no contents.
+	for n := range progs {
+		k := from[n]
 		p := &f.Progs[k]
-		if p.Type != uint32(elf.PT_LOAD) {
+		if p.Type != uint32(elf.PT_LOAD) || len(kept[k]) > 0 || headers(p) {
 			continue
 		}
-		for i := 1; i < len(f.Sections); i++ {
-			s := &f.Sections[i]
-			if !e.removed[i] && e.kind[i] == kindNormal && s.Flags&uint64(elf.SHF_ALLOC) != 0 && inSegment(s, p) {
-				inLoad[i] = true
+		q := &progs[n]
+		q.Filesz, q.Memsz = 0, 0
+		if e.opt.Noload {
+			// The earlier noload run already emptied it: the segment
+			// starts where the contents of the loadable segments
+			// before it end, at address 0.
+			off := phdrEnd
+			for m := range progs {
+				o := &progs[m]
+				if m != n && o.Type == uint32(elf.PT_LOAD) && o.Paddr <= p.Paddr && o.Filesz > 0 {
+					off = max(off, o.Off+o.Filesz)
+				}
 			}
+			q.Off, q.Vaddr = off, 0
+			if !anyPaddr {
+				q.Paddr = 0
+			}
+		} else {
+			// Its physical address goes with its first section; it
+			// sorts first and starts right after the headers.
+			q.Off, q.Paddr = phdrEnd, 0
 		}
 	}
 	return progs, inLoad
@@ -395,6 +444,9 @@ func (e *editor) layout(o *Output) error {
 	// Header.
 	h := f.Header
 	h.Shoff = shoff
+	if len(progs) < pnXnum {
+		h.Phnum = uint16(len(progs))
+	}
 	if e.nsec < shnLoreserve {
 		h.Shnum = uint16(e.nsec)
 	} else {

@@ -81,10 +81,13 @@ func TestStripMatchesObjcopy(t *testing.T) {
 			as := tc.Tool(t, "as")
 			obj := filepath.Join(dir, "mini.o")
 			elftest.Run(t, as, "-o", obj, src)
+			auto, _ := filepath.Abs("testdata/auto.lds")
 			inputs := map[string]string{
 				"object":      obj,
 				"exec":        tc.Build(t, dir, src, lds),
 				"emit-relocs": tc.Build(t, dir, src, lds, "--emit-relocs"),
+				// .modinfo alone in a segment, PT_GNU_STACK.
+				"auto": tc.Build(t, dir, src, auto, "-z", "noexecstack", "-z", "max-page-size=0x1000", "--emit-relocs"),
 			}
 			for kind, in := range inputs {
 				for k, opt := range cases {

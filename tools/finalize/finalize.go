@@ -53,6 +53,7 @@ func Plan(f *elfedit.File, opt Options) (*elfedit.Output, error) {
 	var eo elfedit.Options
 	if !opt.KeepModinfo {
 		eo.RemoveSections = append(eo.RemoveSections, modinfoSections...)
+		eo.Noload = true
 	}
 	if !opt.KeepRelocs {
 		eo.RemoveSections = append(eo.RemoveSections, relocSections...)

@@ -50,13 +50,14 @@ func testRoot() hashesroot.Root {
 // TestMatchesObjcopy builds miniature vmlinux.unstripped files for four
 // targets (ELF32/ELF64, little/big endian), with .modinfo at the end of
 // the text segment, after .bss at the end of the data segment, in the
-// middle of a segment, and in a layout shaped like x86's vmlinux.lds, with
-// and without linker-emitted relocations, and checks finalize against
-// kbuild's objcopy commands.
+// middle of a segment, in a layout shaped like x86's vmlinux.lds and in
+// one whose segments the linker makes (.modinfo alone in a segment, as on
+// arm64 or riscv), with and without linker-emitted relocations, and checks
+// finalize against kbuild's objcopy commands.
 func TestMatchesObjcopy(t *testing.T) {
 	src, _ := filepath.Abs("../elfedit/testdata/mini.S")
 	for _, tc := range elftest.Toolchains {
-		for _, layout := range []string{"text", "data", "middle", "kernel"} {
+		for _, layout := range []string{"text", "data", "middle", "kernel", "auto"} {
 			for _, relocs := range []bool{true, false} {
 				name := tc.Name + "/" + layout
 				if relocs {
@@ -67,7 +68,7 @@ func TestMatchesObjcopy(t *testing.T) {
 					dir := t.TempDir()
 					objcopy := tc.Tool(t, "objcopy")
 					lds, _ := filepath.Abs("../elfedit/testdata/" + layout + ".lds")
-					flags := []string{"-z", "max-page-size=0x1000"}
+					flags := []string{"-z", "max-page-size=0x1000", "-z", "noexecstack"}
 					if relocs {
 						flags = append(flags, "--emit-relocs")
 					}

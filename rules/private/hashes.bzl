@@ -50,7 +50,10 @@ def _module_hashes_impl(ctx):
             proofs = proofs,
             proof_dir = proof_dir,
         ),
-        DefaultInfo(files = depset([root, root_c] + proofs)),
+        DefaultInfo(
+            files = depset([root, root_c] + proofs),
+            runfiles = ctx.runfiles(files = [root, root_c] + proofs),
+        ),
         OutputGroupInfo(
             root = depset([root]),
             root_c = depset([root_c]),

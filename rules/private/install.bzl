@@ -26,7 +26,10 @@ def _kernel_modules_install_impl(ctx):
         mnemonic = "ModHashesInstall",
         progress_message = "INSTALL %s (%d modules, %s)" % (out.short_path, len(mods.modules), ctx.attr.compression),
     )
-    return [DefaultInfo(files = depset([out]))]
+    return [DefaultInfo(
+        files = depset([out]),
+        runfiles = ctx.runfiles(files = [out]),
+    )]
 
 kernel_modules_install = rule(
     implementation = _kernel_modules_install_impl,

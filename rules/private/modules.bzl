@@ -54,7 +54,10 @@ def _kernel_modules_impl(ctx):
     )
     return [
         info,
-        DefaultInfo(files = depset([order] + modules)),
+        DefaultInfo(
+            files = depset([order] + modules),
+            runfiles = ctx.runfiles(files = [order] + modules),
+        ),
     ]
 
 kernel_modules = rule(

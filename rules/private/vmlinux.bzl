@@ -27,7 +27,10 @@ def _kernel_vmlinux_impl(ctx):
     )
     return [
         KernelImageInfo(vmlinux = out, unstripped = unstripped, hashes = hashes),
-        DefaultInfo(files = depset([out])),
+        DefaultInfo(
+            files = depset([out]),
+            runfiles = ctx.runfiles(files = [out]),
+        ),
     ]
 
 kernel_vmlinux = rule(

@@ -128,10 +128,11 @@ git ls-files -co --exclude-standard -z | grep -zv '^\.cache/' | xargs -0 cp --pa
 ln -s "$deps" "$other/.cache/bazel-deps"
 checkouts+=("$other")
 
-# spawns LOG: "mnemonic<TAB>remote_cache_hit<TAB>target" of each spawn.
+# spawns LOG: "mnemonic<TAB>remote_cache_hit<TAB>first output" of each spawn
+# in an execution log (Bazel 4's has no target labels).
 spawns() {
 	python3 - "$1" <<'EOF'
-import json, sys
+import json, re, sys
 dec = json.JSONDecoder()
 text = open(sys.argv[1]).read()
 i = 0
@@ -141,7 +142,8 @@ while True:
     if i >= len(text):
         break
     obj, i = dec.raw_decode(text, i)
-    print("%s\t%s\t%s" % (obj.get("mnemonic", "?"), obj.get("remoteCacheHit", False), obj.get("targetLabel", obj.get("progressMessage", "?"))))
+    outs = sorted(re.sub(r"^bazel-out/[^/]+/bin/", "", o) for o in obj.get("listedOutputs", []))
+    print("%s\t%s\t%s" % (obj.get("mnemonic", "?"), str(obj.get("remoteCacheHit", False)).lower(), outs[0] if outs else "-"))
 EOF
 }
 
@@ -191,11 +193,11 @@ sed -i 's/dummy_net: first device/dummy_net: device 0/' "$other/examples/miniker
 	{ cat "$tmp/incr.log"; die "incremental build failed"; }
 spawns "$tmp/incr.json" | cut -f1,3 | LC_ALL=C sort >"$tmp/incr.spawns"
 cat >"$tmp/incr.want" <<'EOF'
-Genrule	//examples/minikernel:drivers/net/dummy_net
-ModHashesFinalize	//examples/minikernel:minikernel_vmlinux
-ModHashesInstall	//examples/minikernel:minikernel_install
-ModHashesInstall	//examples/minikernel:minikernel_install_zstd
-ModHashesTree	//examples/minikernel:minikernel_hashes
+Genrule	examples/minikernel/drivers/net/dummy_net.ko
+ModHashesFinalize	examples/minikernel/vmlinux
+ModHashesInstall	examples/minikernel/minikernel_install
+ModHashesInstall	examples/minikernel/minikernel_install_zstd
+ModHashesTree	examples/minikernel/minikernel_hashes.module_hashes.bin
 EOF
 LC_ALL=C sort -o "$tmp/incr.want" "$tmp/incr.want"
 cat "$tmp/incr.spawns"

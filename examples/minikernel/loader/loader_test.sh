@@ -24,7 +24,7 @@ fail() {
 }
 
 # Exactly the expected module files are installed.
-(cd "$kdir" && find . -type f | sed 's|^\./||' | LC_ALL=C sort) >"$tmp/installed"
+(cd "$kdir" && find -L . -type f | sed 's|^\./||' | LC_ALL=C sort) >"$tmp/installed"
 printf '%s\n' "${expected[@]}" | LC_ALL=C sort >"$tmp/expected"
 diff -u "$tmp/expected" "$tmp/installed" || fail "installed modules differ from the expected list"
 

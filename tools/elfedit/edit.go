@@ -150,13 +150,13 @@ func (e *editor) classify() {
 }
 
 // isReloc tells whether BFD reads s as the relocations of another section
-// (rather than as a section of its own, like an allocated .rela.dyn).
+// rather than as a section of its own: it must refer to the symbol table
+// (an allocated .rela.dyn refers to .dynsym) and to a section that is not
+// itself relocations. (objcopy treats an allocated .rela.plt of a static
+// executable this way too.)
 func (e *editor) isReloc(s *Section) bool {
 	t := elf.SectionType(s.Type)
 	if t != elf.SHT_REL && t != elf.SHT_RELA {
-		return false
-	}
-	if e.exec && s.Flags&uint64(elf.SHF_ALLOC) != 0 {
 		return false
 	}
 	f := e.f
@@ -311,6 +311,15 @@ func (e *editor) symbols() error {
 	for i := 1; i < len(syms); i++ {
 		s := &syms[i]
 		e.symMap[i] = -1
+		if !s.Reserved && s.Shndx != 0 {
+			switch sec := &f.Sections[s.Shndx]; {
+			case e.kind[s.Shndx] == kindReloc:
+				// BFD has no section for it: the symbol becomes absolute.
+				s.Reserved, s.Shndx = true, shnAbs
+			case sec.Flags&uint64(elf.SHF_TLS) != 0 && s.Type() != elf.STT_SECTION:
+				s.Info = s.Info&0xf0 | byte(elf.STT_TLS)
+			}
+		}
 		name := s.Name
 		inRemoved := !s.Reserved && s.Shndx != 0 && e.removed[s.Shndx]
 		if s.Type() == elf.STT_SECTION {
@@ -393,8 +402,8 @@ func (e *editor) number() {
 			add(i)
 		}
 	}
-	for i := 1; i < n; i++ {
-		if e.kind[i] != kindNormal || e.removed[i] {
+	for _, i := range e.bfdOrder() {
+		if e.removed[i] {
 			continue
 		}
 		if f.Sections[i].Type != uint32(elf.SHT_GROUP) {
@@ -433,6 +442,37 @@ func (e *editor) number() {
 	if f.Shstrndx != 0 {
 		e.newIdx[f.Shstrndx] = uint32(e.shstrtabIdx)
 	}
+}
+
+// bfdOrder lists the sections in the order objcopy makes them: in file
+// order, except that a relocation section (SHT_REL/SHT_RELA, whether BFD
+// reads it as relocations or not) brings the section its sh_info names
+// forward to its own place.
+func (e *editor) bfdOrder() []int {
+	f := e.f
+	made := make([]bool, len(e.kind))
+	var order []int
+	mk := func(i int) {
+		if e.kind[i] == kindNormal && !made[i] {
+			made[i] = true
+			order = append(order, i)
+		}
+	}
+	for i := 1; i < len(f.Sections); i++ {
+		s := &f.Sections[i]
+		if s.Type == uint32(elf.SHT_REL) || s.Type == uint32(elf.SHT_RELA) {
+			if t := int(s.Info); t > 0 && t < len(f.Sections) {
+				if e.kind[i] == kindReloc {
+					mk(t)
+				} else {
+					mk(i)
+					mk(t)
+				}
+			}
+		}
+		mk(i)
+	}
+	return order
 }
 
 func (e *editor) hasRelocs() bool {

@@ -207,3 +207,42 @@ func TestInPlace(t *testing.T) {
 }
 
 func lookPath(name string) (string, error) { return exec.LookPath(name) }
+
+// TestMatchesObjcopyUserland runs finalize on gcc-linked executables
+// (static, non-PIE, PIE, all with --emit-relocs) against kbuild's objcopy
+// commands: segment kinds and sections a kernel does not have.
+func TestMatchesObjcopyUserland(t *testing.T) {
+	tc := elftest.Toolchains[0]
+	objcopy := tc.Tool(t, "objcopy")
+	gcc, err := exec.LookPath("gcc")
+	if err != nil {
+		t.Skip("gcc not installed (tools/elfedit/testdata/install-deps.sh installs it)")
+	}
+	src, _ := filepath.Abs("../elfedit/testdata/user.c")
+	root := testRoot()
+	for _, mode := range []string{"-static", "-no-pie", "-pie"} {
+		t.Run(mode, func(t *testing.T) {
+			dir := t.TempDir()
+			in := filepath.Join(dir, "user")
+			if out, err := exec.Command(gcc, "-O2", mode, "-Wl,--emit-relocs", "-o", in, src).CombinedOutput(); err != nil {
+				t.Skipf("gcc %s: %v\n%s", mode, err, out)
+			}
+			rootBin := filepath.Join(dir, "root.bin")
+			os.WriteFile(rootBin, root.Binary(tc.Order), 0o644)
+			for _, withRoot := range []bool{false, true} {
+				want, got := filepath.Join(dir, "want"), filepath.Join(dir, "got")
+				opt, rb := Options{}, ""
+				if withRoot {
+					opt.Root, rb = &root, rootBin
+				}
+				kbuildObjcopy(t, objcopy, in, want, rb)
+				if err := File(in, got, opt, false); err != nil {
+					t.Fatal(err)
+				}
+				if !elftest.Compare(t, got, want) {
+					t.Errorf("root=%v: not byte-identical with objcopy's", withRoot)
+				}
+			}
+		})
+	}
+}

@@ -311,6 +311,10 @@ func (e *editor) symbols() error {
 	for i := 1; i < len(syms); i++ {
 		s := &syms[i]
 		e.symMap[i] = -1
+		if !s.Reserved && s.Shndx == 0 && s.Bind() != elf.STB_WEAK {
+			// BFD writes undefined symbols as global (or weak).
+			s.Info = byte(elf.STB_GLOBAL)<<4 | s.Info&0xf
+		}
 		if !s.Reserved && s.Shndx != 0 {
 			switch sec := &f.Sections[s.Shndx]; {
 			case e.kind[s.Shndx] == kindReloc:

@@ -75,9 +75,10 @@ func alignUp(off, align uint64) (uint64, error) {
 // left in it, drops PT_GNU_RELRO, gives section-less non-loadable
 // segments word alignment, and moves a loadable segment that lost all
 // its sections. Otherwise the headers are copied unchanged.
-func (e *editor) segments() ([]Prog, []bool) {
+func (e *editor) segments() ([]Prog, []bool, []uint64) {
 	f := e.f
 	inLoad := make([]bool, len(f.Sections))
+	shift := make([]uint64, len(f.Sections)) // how far a section moves down
 	kept := make([][]int, len(f.Progs))
 	lost := make([]bool, len(f.Progs)) // had sections, all removed
 	rewrite := false
@@ -106,7 +107,7 @@ func (e *editor) segments() ([]Prog, []bool) {
 		}
 	}
 	if !rewrite {
-		return append([]Prog(nil), f.Progs...), inLoad
+		return append([]Prog(nil), f.Progs...), inLoad, shift
 	}
 
 	anyPaddr := false
@@ -154,6 +155,55 @@ func (e *editor) segments() ([]Prog, []bool) {
 		case elf.PT_PHDR:
 			q.Filesz = uint64(len(progs) * f.c.phdr)
 			q.Memsz = q.Filesz
+		}
+	}
+
+	// Loadable segments are laid out again in file order: each starts at
+	// the first offset after the one before that is congruent with its
+	// address modulo its alignment, so a segment that shrank can pull
+	// the following ones down.
+	var loads []int
+	for n := range progs {
+		if progs[n].Type == uint32(elf.PT_LOAD) {
+			loads = append(loads, n)
+		}
+	}
+	sort.SliceStable(loads, func(a, b int) bool { return f.Progs[from[loads[a]]].Off < f.Progs[from[loads[b]]].Off })
+	moved := make([]bool, len(f.Sections))
+	cursor := phdrEnd
+	for _, n := range loads {
+		k := from[n]
+		p := &f.Progs[k]
+		q := &progs[n]
+		if len(kept[k]) == 0 && !headers(p) {
+			continue // placed below
+		}
+		newOff := p.Off
+		if !headers(p) {
+			align := max(p.Align, 1)
+			if off := cursor + (p.Vaddr-cursor)%align; off < p.Off {
+				newOff = off
+			}
+		}
+		q.Off = newOff
+		for _, i := range kept[k] {
+			if !moved[i] {
+				moved[i] = true
+				shift[i] = p.Off - newOff
+			}
+		}
+		if q.Filesz > 0 {
+			cursor = max(cursor, newOff+q.Filesz)
+		}
+	}
+
+	for n := range progs {
+		k := from[n]
+		p := &f.Progs[k]
+		q := &progs[n]
+		ks := kept[k]
+		switch elf.ProgType(p.Type) {
+		case elf.PT_LOAD, elf.PT_PHDR:
 		default:
 			if len(ks) == 0 {
 				q.Align = e.c.wordAlign()
@@ -163,14 +213,14 @@ func (e *editor) segments() ([]Prog, []bool) {
 				continue
 			}
 			first := &f.Sections[ks[0]]
-			q.Off = first.Offset
+			q.Off = first.Offset - shift[ks[0]]
 			q.Vaddr += first.Addr - p.Vaddr
 			q.Paddr += first.Addr - p.Vaddr
 			var fileEnd, memEnd uint64 = q.Off, q.Vaddr
 			for _, i := range ks {
 				s := &f.Sections[i]
 				if s.Type != uint32(elf.SHT_NOBITS) {
-					fileEnd = max(fileEnd, s.Offset+s.Size)
+					fileEnd = max(fileEnd, s.Offset-shift[i]+s.Size)
 				}
 				memEnd = max(memEnd, s.Addr+s.Size)
 			}
@@ -211,7 +261,7 @@ func (e *editor) segments() ([]Prog, []bool) {
 			q.Off, q.Paddr = phdrEnd, 0
 		}
 	}
-	return progs, inLoad
+	return progs, inLoad, shift
 }
 
 // layout places everything in the output file as BFD does: sections in
@@ -224,7 +274,7 @@ func (e *editor) layout(o *Output) error {
 	if !e.exec {
 		o.Progs = nil
 	}
-	progs, inLoad := e.segments()
+	progs, inLoad, shift := e.segments()
 	o.Progs = progs
 
 	// Section names, in the order BFD enters them: its own three, then
@@ -386,7 +436,8 @@ func (e *editor) layout(o *Output) error {
 		s := &secs[e.newIdx[i]]
 		switch {
 		case e.exec && inLoad[i]:
-			// Keeps its input offset.
+			// Keeps its place in its segment.
+			s.Offset -= shift[i]
 		case e.kind[i] == kindReloc:
 			// Placed after the symbol table.
 		case e.exec && s.Flags&uint64(elf.SHF_ALLOC) != 0:

@@ -209,7 +209,7 @@ func TestInPlace(t *testing.T) {
 func lookPath(name string) (string, error) { return exec.LookPath(name) }
 
 // TestMatchesObjcopyUserland runs finalize on gcc-linked executables
-// (static, non-PIE, PIE, all with --emit-relocs) against kbuild's objcopy
+// (static, static PIE, non-PIE, PIE, all with --emit-relocs) against kbuild's objcopy
 // commands: segment kinds and sections a kernel does not have.
 func TestMatchesObjcopyUserland(t *testing.T) {
 	tc := elftest.Toolchains[0]
@@ -220,7 +220,7 @@ func TestMatchesObjcopyUserland(t *testing.T) {
 	}
 	src, _ := filepath.Abs("../elfedit/testdata/user.c")
 	root := testRoot()
-	for _, mode := range []string{"-static", "-no-pie", "-pie"} {
+	for _, mode := range []string{"-static", "-static-pie", "-no-pie", "-pie"} {
 		t.Run(mode, func(t *testing.T) {
 			dir := t.TempDir()
 			in := filepath.Join(dir, "user")

@@ -1,6 +1,7 @@
 package finalize
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +20,20 @@ const (
 	envVmlinux = "MODHASHES_VMLINUX_UNSTRIPPED"
 	envObjcopy = "MODHASHES_OBJCOPY"
 )
+
+// TestMain lets the test binary run one finalize as a child process, so a
+// test can measure its peak memory alone.
+func TestMain(m *testing.M) {
+	if in := os.Getenv("MODHASHES_FINALIZE_CHILD_IN"); in != "" {
+		root := testRoot()
+		if err := File(in, os.Getenv("MODHASHES_FINALIZE_CHILD_OUT"), Options{Root: &root}, false); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
 
 func realVmlinux(tb testing.TB) (in, objcopy string) {
 	in = os.Getenv(envVmlinux)
@@ -108,6 +123,31 @@ func TestRealVmlinux(t *testing.T) {
 				t.Errorf("%s = %x, want the root", Section, b)
 			}
 		}
+	}
+}
+
+// TestRealVmlinuxMemory checks that finalize's peak memory (the mapped
+// input included) stays near the size of the file.
+func TestRealVmlinuxMemory(t *testing.T) {
+	in, _ := realVmlinux(t)
+	st, err := os.Stat(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "MODHASHES_FINALIZE_CHILD_IN="+in, "MODHASHES_FINALIZE_CHILD_OUT="+filepath.Join(t.TempDir(), "vmlinux"))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	if !ok {
+		t.Skip("no rusage on this system")
+	}
+	rss := ru.Maxrss << 10
+	limit := st.Size()*3/2 + 32<<20
+	t.Logf("peak RSS %d MB for a %d MB file (limit %d MB)", rss>>20, st.Size()>>20, limit>>20)
+	if rss > limit {
+		t.Errorf("peak RSS %d MB, want at most %d MB", rss>>20, limit>>20)
 	}
 }
 

@@ -21,7 +21,7 @@ go test -run '^$' -fuzz '^FuzzEdit$' -fuzztime "$fuzztime" -fuzzminimizetime 1s 
 go test -run '^$' -fuzz '^FuzzPlan$' -fuzztime "$fuzztime" -fuzzminimizetime 1s ./tools/finalize
 
 if [ -n "${MODHASHES_VMLINUX_UNSTRIPPED:-}" ]; then
-	go test -count=1 -v -run '^TestRealVmlinux$' ./tools/finalize
+	go test -count=1 -v -run '^TestRealVmlinux' ./tools/finalize
 	go test -run '^$' -bench '^BenchmarkFinalizeVsObjcopy$' -benchtime 3x ./tools/finalize
 else
 	echo "ci.sh: MODHASHES_VMLINUX_UNSTRIPPED not set: real-kernel suite skipped"

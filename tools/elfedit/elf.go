@@ -8,6 +8,35 @@
 // the codec in this file is the only place that knows ELF32 from ELF64 and
 // the byte order. Input is read into (or mapped as) one byte slice that is
 // never modified.
+//
+// What objcopy (BFD) does, and Edit does the same way:
+//   - Sections: kept in file order, except that a SHT_REL/SHT_RELA section
+//     brings the section its sh_info names to its own place; relocation
+//     sections BFD reads as such (they refer to .symtab) follow their
+//     target and are named after it; .symtab, .symtab_shndx (made when
+//     needed), .strtab and .shstrtab come last.
+//   - File layout: sections in a PT_LOAD stay at their offset in the
+//     segment; the others follow the last segment in section order, then
+//     the symbol table and its strings, the relocations, the section
+//     names and the section header table, each aligned.
+//   - Program headers: copied, unless a removed section lay in a segment;
+//     then each segment shrinks to the sections left in it, loadable
+//     segments are laid out again (a shrunk one can pull later ones down),
+//     PT_GNU_RELRO is dropped, and segments without sections get word
+//     alignment (see Options.Noload for kbuild's extra run).
+//   - Symbols: locals first, then globals, each in input order; symbols of
+//     removed sections go; symbols that relocations of kept sections use
+//     stay; section symbols follow BFD's per-target rule (x86 drops unused
+//     ones in executables without relocations, others give every section
+//     one); undefined ones are global, those in TLS sections STT_TLS.
+//   - String tables: each string once, in first-use order, with strings
+//     that end another one stored in it (BFD's tail merging).
+//   - Bytes no section covers are zero.
+//
+// Not modelled, as no kernel needs it: rewriting kept relocations of
+// MIPS64 little-endian files (their r_info layout differs), section groups
+// beyond numbering them first, and objcopy's handling of segments that
+// overlap or of sections it moves to new addresses.
 package elfedit
 
 import (

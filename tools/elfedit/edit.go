@@ -286,6 +286,7 @@ func (e *editor) symbols() error {
 	}
 	e.syms = syms
 	used := make([]bool, len(syms))
+	mips64 := elf.Machine(f.Header.Machine) == elf.EM_MIPS && f.c.is64()
 	// objcopy keeps the symbols relocations refer to, looking at the
 	// relocations of every section it keeps, even those whose
 	// relocations it drops.
@@ -299,6 +300,12 @@ func (e *editor) symbols() error {
 			si := e.c.relSym(data[off:])
 			if si >= uint32(len(syms)) {
 				return formatErr(s.Offset+off, "relocation in section %d refers to symbol %d of %d", i, si, len(syms))
+			}
+			// BFD's 64-bit MIPS reader points relocations against
+			// section symbols at its own section symbols, so the
+			// file's are not kept for them.
+			if mips64 && syms[si].Type() == elf.STT_SECTION {
+				continue
 			}
 			used[si] = true
 		}

@@ -33,10 +33,9 @@
 //     that end another one stored in it (BFD's tail merging).
 //   - Bytes no section covers are zero.
 //
-// Not modelled, as no kernel needs it: rewriting kept relocations of
-// MIPS64 little-endian files (their r_info layout differs), section groups
-// beyond numbering them first, and objcopy's handling of segments that
-// overlap or of sections it moves to new addresses.
+// Not modelled, as no kernel needs it: section groups beyond numbering
+// them first, and objcopy's handling of segments that overlap or of
+// sections it moves to new addresses.
 package elfedit
 
 import (
@@ -142,13 +141,16 @@ type codec struct {
 	bo    binary.ByteOrder
 	// Sizes of the on-disk structures.
 	ehdr, phdr, shdr, symsz, rel, rela int
+	// mips64el: r_info is a little-endian 32-bit symbol index followed
+	// by four type bytes, not a 64-bit little-endian number.
+	mips64el bool
 }
 
 func newCodec(class elf.Class, bo binary.ByteOrder) codec {
 	if class == elf.ELFCLASS64 {
-		return codec{class, bo, 64, 56, 64, 24, 16, 24}
+		return codec{class: class, bo: bo, ehdr: 64, phdr: 56, shdr: 64, symsz: 24, rel: 16, rela: 24}
 	}
-	return codec{class, bo, 52, 32, 40, 16, 8, 12}
+	return codec{class: class, bo: bo, ehdr: 52, phdr: 32, shdr: 40, symsz: 16, rel: 8, rela: 12}
 }
 
 func (c codec) is64() bool { return c.class == elf.ELFCLASS64 }
@@ -338,6 +340,9 @@ func (c codec) putSym(b []byte, s *Sym, shndx uint16) {
 
 // relSym returns the symbol index of the relocation entry at b.
 func (c codec) relSym(b []byte) uint32 {
+	if c.mips64el {
+		return c.bo.Uint32(b[8:])
+	}
 	if c.is64() {
 		return uint32(c.bo.Uint64(b[8:]) >> 32)
 	}
@@ -346,6 +351,10 @@ func (c codec) relSym(b []byte) uint32 {
 
 // setRelSym replaces the symbol index of the relocation entry at b.
 func (c codec) setRelSym(b []byte, sym uint32) {
+	if c.mips64el {
+		c.bo.PutUint32(b[8:], sym)
+		return
+	}
 	if c.is64() {
 		info := c.bo.Uint64(b[8:])
 		c.bo.PutUint64(b[8:], uint64(sym)<<32|info&0xffffffff)

@@ -81,6 +81,7 @@ func Parse(data []byte) (*File, error) {
 	}
 	f := &File{Data: data, c: c, Header: c.header(data)}
 	h := &f.Header
+	f.c.mips64el = class == elf.ELFCLASS64 && bo == binary.LittleEndian && elf.Machine(h.Machine) == elf.EM_MIPS
 	if h.Ehsize != 0 && int(h.Ehsize) < c.ehdr {
 		return nil, formatErr(0, "e_ehsize %d, want %d", h.Ehsize, c.ehdr)
 	}

@@ -33,6 +33,8 @@ var Toolchains = []Toolchain{
 	{"i686", "i686-linux-gnu-", elf.ELFCLASS32, binary.LittleEndian},
 	{"mips", "mips-linux-gnu-", elf.ELFCLASS32, binary.BigEndian},
 	{"s390x", "s390x-linux-gnu-", elf.ELFCLASS64, binary.BigEndian},
+	// MIPS64 little-endian stores r_info differently.
+	{"mips64el", "mips64el-linux-gnuabi64-", elf.ELFCLASS64, binary.LittleEndian},
 }
 
 // Tool returns the path of one of the toolchain's programs ("as", "ld",

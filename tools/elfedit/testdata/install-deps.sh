@@ -1,8 +1,9 @@
 #!/bin/sh
 # Installs the tools the ELF tests need: a native gcc/binutils (ELF64
 # little-endian inputs and GNU objcopy as the reference) and Debian's cross
-# binutils for ELF32 little-endian (i686), ELF32 big-endian (mips) and ELF64
-# big-endian (s390x). Idempotent: installs only what is missing.
+# binutils for ELF32 little-endian (i686), ELF32 big-endian (mips), ELF64
+# big-endian (s390x) and MIPS64 little-endian (its own relocation format).
+# Idempotent: installs only what is missing.
 set -eu
 
 need=""
@@ -11,7 +12,8 @@ for pair in \
 	objcopy:binutils \
 	i686-linux-gnu-objcopy:binutils-i686-linux-gnu \
 	mips-linux-gnu-objcopy:binutils-mips-linux-gnu \
-	s390x-linux-gnu-objcopy:binutils-s390x-linux-gnu; do
+	s390x-linux-gnu-objcopy:binutils-s390x-linux-gnu \
+	mips64el-linux-gnuabi64-objcopy:binutils-mips64el-linux-gnuabi64; do
 	cmd=${pair%%:*}
 	pkg=${pair#*:}
 	command -v "$cmd" >/dev/null 2>&1 || need="$need $pkg"

@@ -52,7 +52,7 @@ func objcopyArgs(opt elfedit.Options, dir string) []string {
 
 // TestStripMatchesObjcopy runs section removal, symbol stripping and
 // section updates on relocatable objects and on executables linked with
-// and without relocations, for four targets, and wants objcopy's output
+// and without relocations, for every toolchain in elftest.Toolchains, and wants objcopy's output
 // byte for byte; where objcopy refuses, elfedit must refuse too.
 func TestStripMatchesObjcopy(t *testing.T) {
 	src, _ := filepath.Abs("testdata/mini.S")

@@ -47,8 +47,8 @@ func testRoot() hashesroot.Root {
 	return r
 }
 
-// TestMatchesObjcopy builds miniature vmlinux.unstripped files for four
-// targets (ELF32/ELF64, little/big endian), with .modinfo at the end of
+// TestMatchesObjcopy builds miniature vmlinux.unstripped files for the
+// targets of elftest.Toolchains (ELF32/ELF64, little/big endian), with .modinfo at the end of
 // the text segment, after .bss at the end of the data segment, in the
 // middle of a segment, in a layout shaped like x86's vmlinux.lds and in
 // one whose segments the linker makes (.modinfo alone in a segment, as on

@@ -179,7 +179,13 @@ func TestExtendedNumbering(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow: links 66,000 sections")
 	}
-	tc := elftest.Toolchains[0]
+	// ELF64 little-endian and ELF32 big-endian.
+	for _, tc := range []elftest.Toolchain{elftest.Toolchains[0], elftest.Toolchains[2]} {
+		t.Run(tc.Name, func(t *testing.T) { testExtendedNumbering(t, tc) })
+	}
+}
+
+func testExtendedNumbering(t *testing.T, tc elftest.Toolchain) {
 	objcopy := tc.Tool(t, "objcopy")
 	dir := t.TempDir()
 	lds := filepath.Join(dir, "many.lds")

@@ -271,9 +271,6 @@ func (e *editor) segments() ([]Prog, []bool, []uint64) {
 func (e *editor) layout(o *Output) error {
 	f := e.f
 	c := e.c
-	if !e.exec {
-		o.Progs = nil
-	}
 	progs, inLoad, shift := e.segments()
 	o.Progs = progs
 

@@ -127,7 +127,7 @@ func TestRealVmlinux(t *testing.T) {
 		if withRoot {
 			r, rb = &root, rootBin
 		}
-		oc, fin := timings(t, in, objcopy, dir, r, rb, 3)
+		oc, fin := timings(t, in, objcopy, dir, r, rb, 5)
 		ratio := float64(fin) / float64(oc)
 		t.Logf("root=%v: %s (%d MB): objcopy %v, finalize %v, ratio %.3f",
 			withRoot, filepath.Base(in), st.Size()>>20, oc.Round(time.Millisecond), fin.Round(time.Millisecond), ratio)

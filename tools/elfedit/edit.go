@@ -15,8 +15,10 @@ type Options struct {
 	// objcopy does (".rel*" drops every relocation section).
 	RemoveSections Patterns
 
-	// StripUnneeded selects symbols to remove unless a relocation that is
-	// kept refers to them, as objcopy -w --strip-unneeded-symbol.
+	// StripUnneeded selects symbols to remove unless a relocation of a
+	// kept section refers to them, as objcopy -w --strip-unneeded-symbol.
+	// (objcopy ignores that option unless another one, such as a section
+	// removal, makes it filter symbols; Edit always applies it.)
 	StripUnneeded Patterns
 
 	// Update replaces the contents of the named sections, as objcopy

@@ -391,17 +391,15 @@ func (e *editor) layout(o *Output) error {
 	}
 
 	// File offsets.
+	// After the headers and the last segment's contents (only PT_LOAD
+	// ones in files that are not broken; objects have no segments).
 	off := uint64(c.ehdr)
-	if e.exec {
-		if len(progs) > 0 {
-			off = max(off, f.Header.Phoff+uint64(len(progs)*c.phdr))
-		}
-		// After the last segment's contents (only PT_LOAD ones in files
-		// that are not broken).
-		for _, p := range progs {
-			if p.Type != uint32(elf.PT_NULL) && p.Filesz > 0 {
-				off = max(off, p.Off+p.Filesz)
-			}
+	if len(progs) > 0 {
+		off = max(off, f.Header.Phoff+uint64(len(progs)*c.phdr))
+	}
+	for _, p := range progs {
+		if p.Type != uint32(elf.PT_NULL) && p.Filesz > 0 {
+			off = max(off, p.Off+p.Filesz)
 		}
 	}
 	var maxPage uint64 = 1

@@ -9,8 +9,7 @@
 #                         MODHASHES_VMLINUX_UNSTRIPPED name them
 set -euo pipefail
 cd "$(dirname "$0")/.."
-sh tools/elfedit/testdata/install-deps.sh
-sh tools/install/testdata/install-deps.sh
+sh tools/install-test-deps.sh
 if [ "${1:-}" = --all ]; then
 	go test ./...
 else

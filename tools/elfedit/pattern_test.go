@@ -44,7 +44,7 @@ func TestPatternsMatch(t *testing.T) {
 func TestFnmatchAgainstLibc(t *testing.T) {
 	gcc, err := exec.LookPath("gcc")
 	if err != nil {
-		t.Skip("gcc not installed (tools/elfedit/testdata/install-deps.sh installs it)")
+		t.Skip("gcc not installed (tools/install-test-deps.sh installs it)")
 	}
 	bin := filepath.Join(t.TempDir(), "fnmatch")
 	if out, err := exec.Command(gcc, "-O", "-o", bin, "testdata/fnmatch.c").CombinedOutput(); err != nil {

@@ -46,7 +46,7 @@ func realVmlinux(tb testing.TB) (in, objcopy string) {
 	}
 	p, err := exec.LookPath(objcopy)
 	if err != nil {
-		tb.Skipf("%s not installed (tools/elfedit/testdata/install-deps.sh installs binutils)", objcopy)
+		tb.Skipf("%s not installed (tools/install-test-deps.sh installs binutils)", objcopy)
 	}
 	return in, p
 }

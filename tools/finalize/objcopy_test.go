@@ -216,7 +216,7 @@ func TestMatchesObjcopyUserland(t *testing.T) {
 	objcopy := tc.Tool(t, "objcopy")
 	gcc, err := exec.LookPath("gcc")
 	if err != nil {
-		t.Skip("gcc not installed (tools/elfedit/testdata/install-deps.sh installs it)")
+		t.Skip("gcc not installed (tools/install-test-deps.sh installs it)")
 	}
 	src, _ := filepath.Abs("../elfedit/testdata/user.c")
 	root := testRoot()

@@ -249,7 +249,7 @@ func systemCheck(t *testing.T, f compress.Format, files []string) {
 	tool := map[compress.Format]string{compress.Gzip: "gzip", compress.XZ: "xz", compress.Zstd: "zstd"}[f]
 	if tool != "" {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Errorf("%s not installed: run tools/install/testdata/install-deps.sh", tool)
+			t.Errorf("%s not installed: run tools/install-test-deps.sh", tool)
 		} else {
 			for i := 0; i < len(files); i += 500 {
 				chunk := files[i:min(i+500, len(files))]
@@ -264,7 +264,7 @@ func systemCheck(t *testing.T, f compress.Format, files []string) {
 		modinfo = p
 	}
 	if _, err := os.Stat(modinfo); err != nil {
-		t.Errorf("modinfo not installed: run tools/install/testdata/install-deps.sh")
+		t.Errorf("modinfo not installed: run tools/install-test-deps.sh")
 		return
 	}
 	if !kmodSupports(t, modinfo, f) {

@@ -1,7 +1,7 @@
 // Package elftest builds small ELF files with the GNU toolchains on the
 // machine and compares edited files with GNU objcopy's, for the tests of
 // elfedit and finalize. Tests that need a missing tool are skipped, naming
-// the script that installs it (tools/elfedit/testdata/install-deps.sh).
+// the script that installs it (tools/install-test-deps.sh).
 package elftest
 
 import (
@@ -43,7 +43,7 @@ func (tc Toolchain) Tool(t testing.TB, name string) string {
 	t.Helper()
 	p, err := exec.LookPath(tc.Prefix + name)
 	if err != nil {
-		t.Skipf("%s%s not installed (tools/elfedit/testdata/install-deps.sh installs it)", tc.Prefix, name)
+		t.Skipf("%s%s not installed (tools/install-test-deps.sh installs it)", tc.Prefix, name)
 	}
 	return p
 }

@@ -61,3 +61,26 @@ func CheckOutput(in, out string, inPlace bool) error {
 	}
 	return nil
 }
+
+// Rewrite opens in, has plan work out the edited file and writes it to out
+// atomically with in's permissions. in itself is never written to; out may
+// name it only if inPlace is set.
+func Rewrite(in, out string, inPlace bool, plan func(*File) (*Output, error)) error {
+	if err := CheckOutput(in, out, inPlace); err != nil {
+		return err
+	}
+	f, err := Open(in)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	o, err := plan(f)
+	if err != nil {
+		return fmt.Errorf("%s: %w", in, err)
+	}
+	perm := os.FileMode(0o755)
+	if st, err := os.Stat(in); err == nil {
+		perm = st.Mode().Perm()
+	}
+	return o.WriteFile(out, perm)
+}

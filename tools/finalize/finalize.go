@@ -8,7 +8,6 @@ package finalize
 import (
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/modhashes/modhashes/tools/elfedit"
 	"github.com/modhashes/modhashes/tools/hashesroot"
@@ -77,21 +76,7 @@ func Plan(f *elfedit.File, opt Options) (*elfedit.Output, error) {
 // file and a rename; in itself is never written). out may name in only if
 // inPlace is set.
 func File(in, out string, opt Options, inPlace bool) error {
-	if err := elfedit.CheckOutput(in, out, inPlace); err != nil {
-		return err
-	}
-	f, err := elfedit.Open(in)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	o, err := Plan(f, opt)
-	if err != nil {
-		return fmt.Errorf("%s: %w", in, err)
-	}
-	perm := os.FileMode(0o755)
-	if st, err := os.Stat(in); err == nil {
-		perm = st.Mode().Perm()
-	}
-	return o.WriteFile(out, perm)
+	return elfedit.Rewrite(in, out, inPlace, func(f *elfedit.File) (*elfedit.Output, error) {
+		return Plan(f, opt)
+	})
 }

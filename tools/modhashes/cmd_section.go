@@ -60,24 +60,9 @@ func sectionUpdate(name, file, in, out string, inPlace bool) error {
 	return editFile(in, out, inPlace, elfedit.Options{Update: map[string][]byte{name: data}})
 }
 
-// editFile applies an edit to IN and writes OUT atomically, with IN's
-// permissions.
+// editFile applies an edit to IN and writes OUT atomically.
 func editFile(in, out string, inPlace bool, opt elfedit.Options) error {
-	if err := elfedit.CheckOutput(in, out, inPlace); err != nil {
-		return err
-	}
-	f, err := elfedit.Open(in)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	o, err := elfedit.Edit(f, opt)
-	if err != nil {
-		return fmt.Errorf("%s: %w", in, err)
-	}
-	perm := os.FileMode(0o755)
-	if st, err := os.Stat(in); err == nil {
-		perm = st.Mode().Perm()
-	}
-	return o.WriteFile(out, perm)
+	return elfedit.Rewrite(in, out, inPlace, func(f *elfedit.File) (*elfedit.Output, error) {
+		return elfedit.Edit(f, opt)
+	})
 }

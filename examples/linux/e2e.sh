@@ -23,7 +23,8 @@
 # Needs root for apt-get (missing Debian packages are installed) and Go for
 # the modhashes tool.  WORKDIR (default /var/tmp/modhashes-e2e) holds the
 # source cache and both builds, about 6 GB; the builds start from scratch.
-# JOBS (default: number of CPUs) is passed to make -j.
+# JOBS (default: number of CPUs) is passed to make -j.  E2E_REUSE=1 keeps
+# existing source and object trees (for working on the later steps).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -72,6 +73,12 @@ outA=$work/a/build
 srcB=$work/b/src/kernel
 outB=$work/b/obj/x86_64
 
+reuse=0
+if [ "${E2E_REUSE:-0}" = 1 ] && [ -f "$outA/vmlinux" ] && [ -f "$outB/.module_hashes.stamp" ]; then
+	reuse=1
+fi
+
+if [ $reuse = 0 ]; then
 phase "source trees"
 rm -rf "$work/a" "$work/b"
 mkdir -p "$(dirname "$srcA")" "$(dirname "$srcB")" "$outA" "$outB"
@@ -86,6 +93,8 @@ for p in "$patches"/000[12]-*.patch; do
 done
 echo "A: $srcA (all of $(ls "$patches" | wc -l) patches), B: $srcB (kernel side only)"
 
+fi
+
 # Everything that may differ between two builds of the same source, fixed;
 # the debug info names the source and object trees, so map both away.
 export KBUILD_BUILD_TIMESTAMP='Thu Jan  1 00:00:00 UTC 2026'
@@ -99,7 +108,7 @@ mapfile -t varsB < <(kvars "$srcB" "$outB")
 makeA() { make -C "$srcA" O="$outA" "${varsA[@]}" "$@"; }
 makeB() { make -f "$repo/kbuild/module-hashes.mk" KSRC="$srcB" O="$outB" "${varsB[@]}" "$@"; }
 
-phase "configure"
+
 configure() { # SRC OUT
 	make -C "$1" O="$2" -s tinyconfig
 	"$1/scripts/kconfig/merge_config.sh" -m -O "$2" "$2/.config" "$here/config.fragment" >/dev/null
@@ -110,6 +119,8 @@ configure() { # SRC OUT
 	done < "$here/config.fragment"
 	return $bad
 }
+if [ $reuse = 0 ]; then
+phase "configure"
 configure "$srcA" "$outA" || die "configuration A"
 configure "$srcB" "$outB" || die "configuration B"
 cmp -s "$outA/.config" "$outB/.config" || die "A and B are configured differently"
@@ -126,22 +137,24 @@ s=$(date +%s)
 makeB -j"$jobs" > "$work/b/build.log" 2>&1 || { tail -40 "$work/b/build.log"; die "build B failed"; }
 echo "build B: $(($(date +%s) - s))s, log $work/b/build.log"
 grep -E '^  (MODHASH|TOUCH|MAKE) ' "$work/b/build.log" | head
+fi
 
 # Incremental builds.  A make changes no file when nothing changed; after
 # touching one module source, only that module, the tree, vmlinux and the
-# boot image (and kbuild's bookkeeping of them) are written again.
+# boot image (and kbuild's bookkeeping of them) are written again.  Written
+# means a newer ctime: the driver sets vmlinux's mtime back after writing it.
 incremental() { # NAME SRC OUT MAKEFN
 	local name=$1 src=$2 out=$3 mk=$4 stamp changed module=lib/test_hexdump
 	stamp=$(mktemp "$work/stamp.XXXXXX")
 	$mk -j"$jobs" > "$work/incr.log" 2>&1 || { tail -20 "$work/incr.log"; die "$name: make failed"; }
-	changed=$(cd "$out" && find . -newer "$stamp" -type f | sed 's|^\./||' | sort)
+	changed=$(cd "$out" && find . -cnewer "$stamp" -type f | sed 's|^\./||' | sort)
 	if [ -z "$changed" ]; then pass "$name: make again changes nothing"
 	else fail "$name: make again changed: $(echo $changed)"; fi
 
 	touch "$stamp"
 	touch "$src/$module.c"
 	$mk -j"$jobs" > "$work/incr.log" 2>&1 || { tail -20 "$work/incr.log"; die "$name: make failed"; }
-	changed=$(cd "$out" && find . -newer "$stamp" -type f | sed 's|^\./||' | sort)
+	changed=$(cd "$out" && find . -cnewer "$stamp" -type f | sed 's|^\./||' | sort)
 	echo "$name: written after touching $module.c:"
 	echo "$changed" | sed 's/^/    /'
 	local want f ok=1
@@ -153,7 +166,8 @@ incremental() { # NAME SRC OUT MAKEFN
 		"$module".* | "$(dirname "$module")/.$(basename "$module")".* | lib/*.merkle) ;;
 		.module_hashes.bin | ..module_hashes.bin.cmd | .module_hashes.stamp | ..module_hashes.stamp.cmd) ;;
 		vmlinux | .vmlinux.cmd | arch/x86/boot/* | arch/x86/boot/compressed/*) ;;
-		modules.order | Module.symvers | modules.builtin* | .modules.*.cmd | .Module.symvers.cmd) ;;
+		modules.order | */modules.order | .modules.order.cmd | */.modules.order.cmd) ;;
+		Module.symvers | .Module.symvers.cmd) ;;
 		*) echo "    unexpected: $f"; ok=0 ;;
 		esac
 	done
@@ -162,7 +176,7 @@ incremental() { # NAME SRC OUT MAKEFN
 
 	touch "$stamp"
 	$mk -j"$jobs" > "$work/incr.log" 2>&1 || { tail -20 "$work/incr.log"; die "$name: make failed"; }
-	changed=$(cd "$out" && find . -newer "$stamp" -type f | sed 's|^\./||' | sort)
+	changed=$(cd "$out" && find . -cnewer "$stamp" -type f | sed 's|^\./||' | sort)
 	if [ -z "$changed" ]; then pass "$name: and make after that changes nothing"
 	else fail "$name: make after the rebuild changed: $(echo $changed)"; fi
 	rm -f "$stamp"
@@ -250,14 +264,14 @@ with open(sys.argv[1], "r+b") as f:
     n = f.seek(0, 2) // 3
     f.seek(n); b = f.read(1); f.seek(n); f.write(bytes([b[0] ^ 1]))' "$flip"
 cat "$outA/lib/test_hexdump.ko" "$outA/lib/test_bitops.merkle" > "$ir/bad/test_hexdump.ko"
-cp "$outA/lib/test_kstrtox.ko" "$ir/bad/test_kstrtox.ko"
+cp "$outA/lib/test-kstrtox.ko" "$ir/bad/test-kstrtox.ko"
 cmp -s "$flip" "$modA/kernel/lib/test_bitops.ko" && die "the byte was not flipped"
 
 cases=$ir/cases
 {
 	echo "flipped-byte reject /bad/test_bitops.ko $ir/bad/test_bitops.ko"
 	echo "other-proof reject /bad/test_hexdump.ko $ir/bad/test_hexdump.ko"
-	echo "unsigned reject /bad/test_kstrtox.ko $ir/bad/test_kstrtox.ko"
+	echo "unsigned reject /bad/test-kstrtox.ko $ir/bad/test-kstrtox.ko"
 	python3 "$here/bootcheck.py" load-order "$outA" "$modA" | while read -r m; do
 		echo "$(basename "$m" .ko) ok /lib/modules/$release/kernel/$m $modA/kernel/$m"
 	done

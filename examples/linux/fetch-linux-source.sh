@@ -53,8 +53,8 @@ fi
 
 tmp=$(mktemp -d "$dest/.fetch.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
-chmod 755 "$tmp" # apt's sandbox user downloads into it
-(cd "$tmp" && apt-get "${opts[@]}" -q download "linux-source-$ver" >&2)
+# Download as the calling user: apt's sandbox user cannot write to $tmp.
+(cd "$tmp" && apt-get "${opts[@]}" -o APT::Sandbox::User=root -q download "linux-source-$ver" >&2)
 deb=$(ls "$tmp"/linux-source-"$ver"_*.deb)
 echo "fetch-linux-source: unpacking $(basename "$deb")" >&2
 dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$tmp" "./usr/src/linux-source-$ver.tar.xz"

@@ -40,10 +40,14 @@ rm -rf "$tmp"
 mkdir -p "$tmp"
 checkouts=("$root")
 remote_pid=
+remote_build=
 cleanup() {
 	local c
-	for c in "${checkouts[@]}"; do
-		[ -d "$c" ] && (cd "$c" && bazel shutdown 2>/dev/null) || true
+	[ -z "$remote_build" ] || kill "$remote_build" 2>/dev/null || true
+	(cd "$root" && bazel shutdown 2>/dev/null) || true
+	# Scratch checkouts go away, and so do their output bases.
+	for c in "${checkouts[@]:1}"; do
+		[ -d "$c" ] && (cd "$c" && bazel clean --expunge 2>/dev/null) || true
 	done
 	if [ -n "$remote_pid" ]; then
 		kill "$remote_pid" 2>/dev/null || true
@@ -54,7 +58,22 @@ cleanup() {
 }
 trap cleanup EXIT
 
-common=(--config=ci)
+ci=(--config=ci)
+common=("${ci[@]}")
+
+# bazel-remote builds in the background while setup and buildifier run.
+remote_bin=$deps/bin/bazel-remote-$BAZEL_REMOTE_VERSION
+(
+	set -e
+	if [ ! -x "$remote_bin" ]; then
+		src=$(cd "$tmp" && go mod download -json "github.com/buchgr/bazel-remote@$BAZEL_REMOTE_VERSION" |
+			sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+		cd "$src"
+		GOFLAGS=-mod=mod go build -o "$remote_bin.tmp" .
+		mv "$remote_bin.tmp" "$remote_bin"
+	fi
+) >"$tmp/bazel-remote-build.log" 2>&1 &
+remote_build=$!
 
 step setup
 "$here/setup.sh"
@@ -65,6 +84,29 @@ mapfile -t starlark < <(git ls-files -co --exclude-standard -- WORKSPACE MODULE.
 "$deps/bin/buildifier" --mode=check --lint=warn "${starlark[@]}" ||
 	die "buildifier: run $deps/bin/buildifier --lint=fix on the files above"
 echo "${#starlark[@]} Starlark files clean"
+
+step "bazel-remote $BAZEL_REMOTE_VERSION"
+wait "$remote_build" || { cat "$tmp/bazel-remote-build.log"; die "building bazel-remote failed"; }
+remote_build=
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+grpc_port=$(free_port)
+http_port=$(free_port)
+"$remote_bin" --host 127.0.0.1 --port "$http_port" --grpc_port "$grpc_port" \
+	--dir "$tmp/remote-cache" --max_size 4 >"$tmp/bazel-remote.log" 2>&1 &
+remote_pid=$!
+for _ in $(seq 100); do
+	(exec 3<>"/dev/tcp/127.0.0.1/$grpc_port") 2>/dev/null && break
+	kill -0 "$remote_pid" 2>/dev/null || { cat "$tmp/bazel-remote.log"; die "bazel-remote exited"; }
+	sleep 0.2
+done
+remote=(--remote_cache="grpc://127.0.0.1:$grpc_port")
+disk=(--disk_cache="$tmp/disk-cache")
+echo "bazel-remote pid $remote_pid on 127.0.0.1:$grpc_port"
+common+=("${disk[@]}" "${remote[@]}")
+
+# The cache checks need every action of this checkout to run (and upload):
+# start from an empty output base.
+bazel clean >/dev/null 2>&1
 
 step gazelle
 bazel run "${common[@]}" //:gazelle -- -mode=diff >"$tmp/gazelle.diff" 2>&1 || {
@@ -80,36 +122,15 @@ if ! cmp -s tools/bazel/go_deps.bzl "$tmp/go_deps.bzl"; then
 fi
 echo "BUILD files and go_deps.bzl current"
 
-step "bazel-remote $BAZEL_REMOTE_VERSION"
-remote_bin=$deps/bin/bazel-remote-$BAZEL_REMOTE_VERSION
-if [ ! -x "$remote_bin" ]; then
-	src=$(cd "$tmp" && go mod download -json "github.com/buchgr/bazel-remote@$BAZEL_REMOTE_VERSION" |
-		sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
-	(cd "$src" && GOFLAGS=-mod=mod go build -o "$remote_bin.tmp" .)
-	mv "$remote_bin.tmp" "$remote_bin"
-fi
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-grpc_port=$(free_port)
-http_port=$(free_port)
-"$remote_bin" --host 127.0.0.1 --port "$http_port" --grpc_port "$grpc_port" \
-	--dir "$tmp/remote-cache" --max_size 4 >"$tmp/bazel-remote.log" 2>&1 &
-remote_pid=$!
-for _ in $(seq 100); do
-	(exec 3<>"/dev/tcp/127.0.0.1/$grpc_port") 2>/dev/null && break
-	kill -0 "$remote_pid" 2>/dev/null || { cat "$tmp/bazel-remote.log"; die "bazel-remote exited"; }
-	sleep 0.2
-done
-remote=(--remote_cache="grpc://127.0.0.1:$grpc_port")
-disk=(--disk_cache="$tmp/disk-cache")
-echo "bazel-remote pid $remote_pid on 127.0.0.1:$grpc_port"
 
 step "bazel test //..."
-bazel test "${common[@]}" "${disk[@]}" "${remote[@]}" //... 2>&1 | tee "$tmp/test.log"
-[ "${PIPESTATUS[0]}" = 0 ] || die "bazel test //... failed"
+status=0
+bazel test "${common[@]}" //... 2>&1 | tee "$tmp/test.log" || status=$?
 # Which tests ran and passed, for the CI summary.
 passed=$(grep -cE '^//\S+\s+(\(cached\) )?PASSED' "$tmp/test.log" || true)
-failed=$(grep -cE '^//\S+\s+FAILED' "$tmp/test.log" || true)
+failed=$(grep -cE '^//\S+\s+(FAILED|TIMEOUT|NO STATUS)' "$tmp/test.log" || true)
 echo "bazel: $passed passed, $failed failed"
+[ "$status" = 0 ] || die "bazel test //... failed"
 
 # digests DIR: sha256 of every pipeline output, by path below bazel-bin.
 digests() {
@@ -153,7 +174,7 @@ cached_build() {
 	local name=$1
 	shift
 	(cd "$other" && bazel clean >/dev/null 2>&1 &&
-		bazel build "${common[@]}" "$@" --execution_log_json_file="$tmp/$name.json" $PIPELINE) >"$tmp/$name.log" 2>&1 ||
+		bazel build "${ci[@]}" "$@" --execution_log_json_file="$tmp/$name.json" $PIPELINE) >"$tmp/$name.log" 2>&1 ||
 		{ cat "$tmp/$name.log"; die "$name build failed"; }
 	spawns "$tmp/$name.json" >"$tmp/$name.spawns"
 	local summary local_pipeline
@@ -173,7 +194,7 @@ cached_build remote-cache "${remote[@]}"
 step "reproducible: C and pipeline actions re-run in $other"
 no_cache=(--modify_execution_info="^($PIPELINE_MNEMONICS)\$=+no-cache")
 (cd "$other" && bazel clean >/dev/null 2>&1 &&
-	bazel build "${common[@]}" "${remote[@]}" "${no_cache[@]}" \
+	bazel build "${ci[@]}" "${remote[@]}" "${no_cache[@]}" \
 		--execution_log_json_file="$tmp/repro.json" $PIPELINE) >"$tmp/repro.log" 2>&1 ||
 	{ cat "$tmp/repro.log"; die "reproducibility build failed"; }
 spawns "$tmp/repro.json" >"$tmp/repro.spawns"
@@ -188,7 +209,7 @@ echo "byte-identical: $(wc -l <"$tmp/digests.a") files (final vmlinux, root, pro
 
 step "incremental: change one module"
 sed -i 's/dummy_net: first device/dummy_net: device 0/' "$other/examples/minikernel/drivers/net/dummy_net.c"
-(cd "$other" && bazel build "${common[@]}" "${remote[@]}" \
+(cd "$other" && bazel build "${ci[@]}" "${remote[@]}" \
 	--execution_log_json_file="$tmp/incr.json" $PIPELINE) >"$tmp/incr.log" 2>&1 ||
 	{ cat "$tmp/incr.log"; die "incremental build failed"; }
 spawns "$tmp/incr.json" | cut -f1,3 | LC_ALL=C sort >"$tmp/incr.spawns"

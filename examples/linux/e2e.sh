@@ -264,14 +264,14 @@ with open(sys.argv[1], "r+b") as f:
     n = f.seek(0, 2) // 3
     f.seek(n); b = f.read(1); f.seek(n); f.write(bytes([b[0] ^ 1]))' "$flip"
 cat "$outA/lib/test_hexdump.ko" "$outA/lib/test_bitops.merkle" > "$ir/bad/test_hexdump.ko"
-cp "$outA/lib/test-kstrtox.ko" "$ir/bad/test-kstrtox.ko"
+cp "$outA/lib/test_module.ko" "$ir/bad/test_module.ko"
 cmp -s "$flip" "$modA/kernel/lib/test_bitops.ko" && die "the byte was not flipped"
 
 cases=$ir/cases
 {
 	echo "flipped-byte reject /bad/test_bitops.ko $ir/bad/test_bitops.ko"
 	echo "other-proof reject /bad/test_hexdump.ko $ir/bad/test_hexdump.ko"
-	echo "unsigned reject /bad/test-kstrtox.ko $ir/bad/test-kstrtox.ko"
+	echo "unsigned reject /bad/test_module.ko $ir/bad/test_module.ko"
 	python3 "$here/bootcheck.py" load-order "$outA" "$modA" | while read -r m; do
 		echo "$(basename "$m" .ko) ok /lib/modules/$release/kernel/$m $modA/kernel/$m"
 	done
@@ -283,10 +283,16 @@ cat > "$ir/init" <<'EOF'
 /bin/busybox mount -t proc proc /proc
 /bin/busybox mount -t sysfs sysfs /sys
 echo "E2E sig_enforce=$(/bin/busybox cat /sys/module/module/parameters/sig_enforce)"
+# The console prints kernel messages late: quiet it, and print what each
+# insmod logged from the ring buffer instead.
+/bin/busybox dmesg -n 1
+/bin/busybox dmesg -c > /dev/null
 while read -r name expect guest host; do
 	echo "E2E-LOAD $name $guest"
-	/bin/busybox insmod "$guest"
-	echo "E2E-RESULT $name rc=$?"
+	/bin/busybox insmod "$guest" 2>&1
+	rc=$?
+	/bin/busybox dmesg -c | /bin/busybox sed 's/^/E2E-KMSG /'
+	echo "E2E-RESULT $name rc=$rc"
 done < /cases
 echo "E2E-PROC-MODULES"
 /bin/busybox cat /proc/modules

@@ -208,11 +208,15 @@ fi
 echo "byte-identical: $(wc -l <"$tmp/digests.a") files (final vmlinux, root, proofs, modules, installs)"
 
 step "incremental: change one module"
+# First a plain build, so that the action cache knows every output again
+# (the reproducibility build kept its results out of all caches).
+(cd "$other" && bazel build "${ci[@]}" "${remote[@]}" $PIPELINE) >"$tmp/incr0.log" 2>&1 ||
+	{ cat "$tmp/incr0.log"; die "build before the change failed"; }
 sed -i 's/dummy_net: first device/dummy_net: device 0/' "$other/examples/minikernel/drivers/net/dummy_net.c"
 (cd "$other" && bazel build "${ci[@]}" "${remote[@]}" \
 	--execution_log_json_file="$tmp/incr.json" $PIPELINE) >"$tmp/incr.log" 2>&1 ||
 	{ cat "$tmp/incr.log"; die "incremental build failed"; }
-spawns "$tmp/incr.json" | cut -f1,3 | LC_ALL=C sort >"$tmp/incr.spawns"
+spawns "$tmp/incr.json" | awk -F'\t' '$2 != "true" { print $1 "\t" $3 }' | LC_ALL=C sort >"$tmp/incr.spawns"
 cat >"$tmp/incr.want" <<'EOF'
 Genrule	examples/minikernel/drivers/net/dummy_net.ko
 ModHashesFinalize	examples/minikernel/vmlinux

@@ -23,6 +23,13 @@ fail() {
 	exit 1
 }
 
+# The final image is what kbuild's objcopy steps make: no .modinfo, no
+# relocation sections, no device-table aliases, and the root section kept.
+sections=$(readelf -SW "$vmlinux")
+grep -q ' \.module_hashes ' <<<"$sections" || fail "final vmlinux lost .module_hashes"
+! grep -qE ' \.modinfo | \.rela?\.' <<<"$sections" || fail "final vmlinux keeps .modinfo or relocations"
+! readelf -sW "$vmlinux" | grep -q __mod_device_table__ || fail "final vmlinux keeps __mod_device_table__ symbols"
+
 # Exactly the expected module files are installed.
 (cd "$kdir" && find -L . -type f | sed 's|^\./||' | LC_ALL=C sort) >"$tmp/installed"
 printf '%s\n' "${expected[@]}" | LC_ALL=C sort >"$tmp/expected"

@@ -20,7 +20,7 @@ set -euo pipefail
 RULES_GO_VERSION=v0.34.0
 GAZELLE_VERSION=v0.27.0
 BUILDIFIER_VERSION=8.2.1
-DEBIAN_PACKAGES=(bazel-bootstrap bazel-skylib bazel-platforms bazel-rules-java bazel-rules-cc)
+DEBIAN_PACKAGES=(bazel-bootstrap bazel-skylib bazel-platforms bazel-rules-java bazel-rules-cc patch)
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)

@@ -1,0 +1,65 @@
+"""Analysis tests of the rules: providers, actions and refusals."""
+
+load("@bazel_skylib//lib:unittest.bzl", "analysistest", "asserts")
+load("//rules:defs.bzl", "KernelModulesInfo", "ModuleHashesInfo")
+
+def _modules_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    info = analysistest.target_under_test(env)[KernelModulesInfo]
+    asserts.equals(env, ["mods/a/x.ko", "mods/b/y.ko"], info.paths)
+    asserts.equals(env, [f.basename for f in info.modules], ["x.ko", "y.ko"])
+    asserts.equals(env, ".ko", info.suffix)
+    asserts.equals(env, "modules.order", info.order.basename)
+    asserts.equals(env, info.order.dirname, info.objtree)
+    asserts.true(env, info.objtree.endswith("/rules/tests/modules.objtree"), info.objtree)
+
+    # One symlink per module at its path, plus modules.order.
+    asserts.equals(
+        env,
+        sorted([info.objtree + "/" + p for p in info.paths] + [info.order.path]),
+        sorted([f.path for f in info.objtree_files.to_list()]),
+    )
+    return analysistest.end(env)
+
+modules_test = analysistest.make(_modules_test_impl)
+
+def _hashes_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    target = analysistest.target_under_test(env)
+    info = target[ModuleHashesInfo]
+    asserts.equals(env, ["x.merkle", "y.merkle"], [f.basename for f in info.proofs])
+    for f, p in zip(info.proofs, info.modules.paths):
+        asserts.equals(env, info.proof_dir + "/" + p[:-len(".ko")] + ".merkle", f.path)
+    actions = analysistest.target_actions(env)
+    trees = [a for a in actions if a.mnemonic == "ModHashesTree"]
+    asserts.equals(env, 1, len(trees))
+    argv = trees[0].argv
+    asserts.true(env, "tree" in argv, str(argv))
+    for flag, value in [
+        ("--objtree", info.modules.objtree),
+        ("--order", info.modules.order.path),
+        ("--root-bin", info.root.path),
+        ("--proof-dir", info.proof_dir),
+        ("--endian", "big"),
+    ]:
+        asserts.true(env, flag in argv, "%s missing from %s" % (flag, argv))
+        asserts.equals(env, value, argv[argv.index(flag) + 1])
+    asserts.equals(
+        env,
+        sorted([info.root.path, info.root_c.path] + [f.path for f in info.proofs]),
+        sorted([f.path for f in trees[0].outputs.to_list()]),
+    )
+    return analysistest.end(env)
+
+hashes_test = analysistest.make(_hashes_test_impl)
+
+def _failure_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    asserts.expect_failure(env, ctx.attr.message)
+    return analysistest.end(env)
+
+failure_test = analysistest.make(
+    _failure_test_impl,
+    expect_failure = True,
+    attrs = {"message": attr.string(doc = "Text the analysis error must contain.")},
+)

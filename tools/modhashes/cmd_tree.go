@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/binary"
 	"fmt"
+	"os"
+	"time"
 
 	"github.com/modhashes/modhashes/tools/atomicfile"
 	"github.com/modhashes/modhashes/tools/hashesroot"
@@ -25,6 +27,7 @@ func runTree(args []string) error {
 	target := fs.String("target", "", "take the byte order for --root-bin from this ELF file (e.g. vmlinux.unstripped)")
 	proofDir := fs.String("proof-dir", "", "write proofs as DIR/<module path without suffix>.merkle (default: next to each module)")
 	fs.IntVarP(&opts.Jobs, "jobs", "j", 0, "modules hashed in parallel (default: number of CPUs)")
+	verbose := fs.BoolP("verbose", "v", false, "report what was hashed and written, with timings, on stderr")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -60,12 +63,18 @@ func runTree(args []string) error {
 		return usageErrorf(fs, "--root-bin needs --endian or --target")
 	}
 
+	start := time.Now()
 	res, err := treegen.Hash(opts)
 	if err != nil {
 		return err
 	}
+	hashed := time.Now()
 	if err := res.WriteProofs(*proofDir); err != nil {
 		return err
+	}
+	if *verbose {
+		fmt.Fprintf(os.Stderr, "hashed %d modules in %.3fs, wrote %d proofs in %.3fs\n",
+			len(res.Modules), hashed.Sub(start).Seconds(), len(res.Modules), time.Since(hashed).Seconds())
 	}
 	// The root comes last: it is what kbuild tracks, so an interrupted run
 	// leaves no fresh root next to stale proofs.

@@ -41,7 +41,7 @@ median() { sort -g "$1" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 awk -v o="$(median "$work/openssl.ns")" -v t="$(median "$work/tree.ns")" -v h="$(median "$work/hash.s")" \
 	-v cpus="$(nproc)" -v rss="$(sort -n "$work/rss.kb" | tail -n1)" -v b="$bytes" -v n="$(wc -l < "$work/files")" -v r="$rounds" 'BEGIN {
 	o /= 1e9; t /= 1e9
-	printf "modules: %d, %.0f MB, %d rounds (median), %d CPUs\n", n, b/1e6, r, ENVIRON["NPROC"]
+	printf "modules: %d, %.0f MB, %d rounds (median), %d CPUs\n", n, b/1e6, r, cpus
 	printf "openssl dgst -sha256 (1 thread):     %6.3f s  %5.0f MB/s\n", o, b/o/1e6
 	printf "modhashes tree, whole command:       %6.3f s  %5.0f MB/s  speed-up %.2fx (goal >= 1.70x)\n", t, b/t/1e6, o/t
 	printf "modhashes tree, hashing phase:       %6.3f s  %5.0f MB/s  speed-up %.2fx\n", h, b/h/1e6, o/h

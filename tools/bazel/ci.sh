@@ -62,12 +62,14 @@ ci=(--config=ci)
 common=("${ci[@]}")
 
 # bazel-remote builds in the background while setup and buildifier run.
-remote_bin=$deps/bin/bazel-remote-$BAZEL_REMOTE_VERSION
+# Not in $deps/bin: setup.sh replaces that directory.
+remote_bin=$deps/bazel-remote/bazel-remote-$BAZEL_REMOTE_VERSION
 (
 	set -e
 	if [ ! -x "$remote_bin" ]; then
 		src=$(cd "$tmp" && go mod download -json "github.com/buchgr/bazel-remote@$BAZEL_REMOTE_VERSION" |
 			sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+		mkdir -p "$(dirname "$remote_bin")"
 		cd "$src"
 		GOFLAGS=-mod=mod go build -o "$remote_bin.tmp" .
 		mv "$remote_bin.tmp" "$remote_bin"

@@ -197,14 +197,7 @@ func TestScale100k(t *testing.T) {
 		}
 	}
 	os.WriteFile(filepath.Join(dir, "modules.order"), order.Bytes(), 0o644)
-	res, err := treegen.Hash(treegen.Options{ObjTree: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	proofs := t.TempDir()
-	if err := res.WriteProofs(proofs); err != nil {
-		t.Fatal(err)
-	}
+	res, proofs := hashTree(t, dir)
 	root := res.Root()
 	if root.Levels != 17 {
 		t.Fatalf("levels %d, want 17", root.Levels)
@@ -220,6 +213,20 @@ func TestScale100k(t *testing.T) {
 	}
 }
 
+// hashTree runs the stage on objtree, proofs into a new directory.
+func hashTree(t *testing.T, objtree string) (*treegen.Result, string) {
+	t.Helper()
+	res, err := treegen.Hash(treegen.Options{ObjTree: objtree})
+	if err != nil {
+		t.Fatal(err)
+	}
+	proofs := t.TempDir()
+	if err := res.WriteProofs(proofs); err != nil {
+		t.Fatal(err)
+	}
+	return res, proofs
+}
+
 // corpus is a real object tree (examples/corpus/fetch.sh) or "" to skip.
 func corpus(t testing.TB) string {
 	dir := os.Getenv("MODHASHES_CORPUS")
@@ -233,14 +240,7 @@ func corpus(t testing.TB) string {
 // independent verifier.
 func TestCorpus(t *testing.T) {
 	dir := corpus(t)
-	res, err := treegen.Hash(treegen.Options{ObjTree: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	proofs := t.TempDir()
-	if err := res.WriteProofs(proofs); err != nil {
-		t.Fatal(err)
-	}
+	res, proofs := hashTree(t, dir)
 	root := res.Root()
 	if len(res.Modules) < 1000 || int(root.Levels) != merkle.Levels(len(res.Modules)) {
 		t.Fatalf("%d modules, %d levels", len(res.Modules), root.Levels)

@@ -24,6 +24,7 @@ const (
 	KindVmlinux = "vmlinux" // an ELF image with a .module_hashes section
 	KindModule  = "module"  // a .ko (ELF, or anything with data before a trailer), maybe compressed
 	KindProof   = "proof"   // a bare trailer: a .merkle file
+	KindRoot    = "root"    // a root on its own: the 36 raw section bytes or tree's C source
 	KindOther   = "other"   // none of these
 )
 
@@ -31,7 +32,7 @@ const (
 type RootInfo struct {
 	Levels      uint32 `json:"levels"`
 	Hash        string `json:"hash"`
-	ByteOrder   string `json:"byte_order"` // "little" or "big"
+	ByteOrder   string `json:"byte_order"` // "little" or "big"; for raw bytes, the plausible one or "unknown"
 	Placeholder bool   `json:"placeholder"`
 }
 
@@ -86,12 +87,39 @@ func File(name string) (*Report, error) {
 	if len(b) > MaxSize {
 		return nil, fmt.Errorf("%s: larger than %d bytes", name, MaxSize)
 	}
+	if root := standaloneRoot(b); root != nil {
+		return &Report{File: name, Kind: KindRoot, Size: len(b), Root: root}, nil
+	}
 	r, err := Bytes(b)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	r.File = name
 	return r, nil
+}
+
+// standaloneRoot recognizes a root written by `tree --root-c` or
+// `--root-bin`. Raw bytes do not say their byte order: the one that gives a
+// plausible height (at most 32 levels) is reported.
+func standaloneRoot(b []byte) *RootInfo {
+	if root, err := hashesroot.ParseCSource(b); err == nil {
+		return &RootInfo{Levels: root.Levels, Hash: root.Hash.String(), ByteOrder: "target's", Placeholder: root.IsPlaceholder()}
+	}
+	if len(b) != hashesroot.Size || modsig.HasMarker(b) {
+		return nil
+	}
+	le, _ := hashesroot.ParseBinary(b, binary.LittleEndian)
+	be, _ := hashesroot.ParseBinary(b, binary.BigEndian)
+	info := &RootInfo{Levels: le.Levels, Hash: le.Hash.String(), ByteOrder: "unknown", Placeholder: le.IsPlaceholder()}
+	switch {
+	case le.Levels == be.Levels:
+		info.ByteOrder = "either"
+	case le.Levels <= 32 && be.Levels > 32:
+		info.ByteOrder = "little"
+	case be.Levels <= 32 && le.Levels > 32:
+		info.ByteOrder, info.Levels = "big", be.Levels
+	}
+	return info
 }
 
 // vmlinux reports the root of an ELF executable or shared object with a
@@ -210,7 +238,7 @@ func (r *Report) Text() string {
 	}
 	b.WriteByte('\n')
 	if r.Root != nil {
-		fmt.Fprintf(&b, "  .module_hashes: levels %d, %s endian\n  root %s\n", r.Root.Levels, r.Root.ByteOrder, r.Root.Hash)
+		fmt.Fprintf(&b, "  .module_hashes: levels %d, %s byte order\n  root %s\n", r.Root.Levels, r.Root.ByteOrder, r.Root.Hash)
 		if r.Root.Placeholder {
 			b.WriteString("  (all-zero placeholder: the root has not been written yet)\n")
 		}

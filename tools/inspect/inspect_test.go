@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/modhashes/modhashes/tools/compress"
+	"github.com/modhashes/modhashes/tools/hashesroot"
 	"github.com/modhashes/modhashes/tools/inspect/testelf"
 )
 
@@ -155,4 +156,32 @@ func FuzzBytes(f *testing.F) {
 			_ = r.Text()
 		}
 	})
+}
+
+func TestStandaloneRoot(t *testing.T) {
+	dir := t.TempDir()
+	root := hashesroot.Root{Levels: 13, Hash: [32]byte{0xab}}
+	for _, tc := range []struct {
+		name  string
+		data  []byte
+		order string
+	}{
+		{"root.c", root.CSource(), "target's"},
+		{"le.bin", root.Binary(binary.LittleEndian), "little"},
+		{"be.bin", root.Binary(binary.BigEndian), "big"},
+		{"zero.bin", make([]byte, hashesroot.Size), "either"},
+	} {
+		name := filepath.Join(dir, tc.name)
+		os.WriteFile(name, tc.data, 0o644)
+		r, err := File(name)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if r.Kind != KindRoot || r.Root == nil || r.Root.ByteOrder != tc.order {
+			t.Fatalf("%s: %+v %+v", tc.name, r, r.Root)
+		}
+		if tc.name != "zero.bin" && (r.Root.Levels != 13 || r.Root.Hash != root.Hash.String()) {
+			t.Errorf("%s: levels %d hash %s", tc.name, r.Root.Levels, r.Root.Hash)
+		}
+	}
 }

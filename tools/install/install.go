@@ -340,6 +340,8 @@ func agree(mods []Module, found []pending, opts Options) (hashesroot.Root, error
 
 // write is phase 2 for one module.
 func write(m Module, p pending, root hashesroot.Root, opts Options) error {
+	// Read again rather than kept from phase 1: holding every module until all
+	// proofs agree would cost the whole tree's size in memory.
 	file, err := os.ReadFile(m.Src)
 	if err != nil {
 		return fmt.Errorf("%s: %w", where(m, opts), unwrapPath(err))

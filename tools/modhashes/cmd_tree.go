@@ -69,6 +69,9 @@ func runTree(args []string) error {
 		return err
 	}
 	hashed := time.Now()
+	if err := treegen.RemoveRoots(*rootC, *rootBin); err != nil {
+		return err
+	}
 	if err := res.WriteProofs(*proofDir); err != nil {
 		return err
 	}
@@ -77,7 +80,7 @@ func runTree(args []string) error {
 			len(res.Modules), hashed.Sub(start).Seconds(), len(res.Modules), time.Since(hashed).Seconds())
 	}
 	// The root comes last: it is what kbuild tracks, so an interrupted run
-	// leaves no fresh root next to stale proofs.
+	// leaves no root, and the next run redoes every proof.
 	root := res.Root()
 	if *rootBin != "" {
 		if err := atomicfile.WriteFile(*rootBin, root.Binary(order), 0o644); err != nil {

@@ -157,3 +157,27 @@ func TestTreeCorpusPeakRSS(t *testing.T) {
 		t.Logf("peak RSS %.1f MB", float64(rss)/(1<<20))
 	}
 }
+
+// A run that stops while writing proofs removes the previous root first, so
+// kbuild sees its target missing; the next run restores root and proofs.
+func TestTreeInterruptedRunRemovesRoot(t *testing.T) {
+	dir := copyVector(t, "n03")
+	if r := modhashes(t, dir, "tree", "root.c", ".ko"); r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	proof := filepath.Join(dir, "fs/ext4/mod_1.merkle")
+	os.Remove(proof)
+	os.Mkdir(proof, 0o755) // the run fails when it reaches this proof
+	if r := modhashes(t, dir, "tree", "root.c", ".ko"); r.code != 1 || !strings.Contains(r.stderr, "mod_1.merkle") {
+		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "root.c")); !os.IsNotExist(err) {
+		t.Errorf("the previous root.c survived an interrupted run (%v)", err)
+	}
+	os.Remove(proof)
+	if r := modhashes(t, dir, "tree", "root.c", ".ko"); r.code != 0 {
+		t.Fatalf("rerun: exit %d: %s", r.code, r.stderr)
+	}
+	sameFile(t, filepath.Join(dir, "root.c"), filepath.Join(dir, "expected/root.c"))
+	sameFile(t, proof, filepath.Join(dir, "expected/proofs/fs/ext4/mod_1.merkle"))
+}

@@ -1,15 +1,34 @@
 // Package treegen is the tree stage of the pipeline: it hashes every module
 // of modules.order, builds the Merkle tree and writes the proofs, the work of
 // kbuild's reference generator (scripts/modules-merkle-tree).
+//
+// Proofs are rewritten in place. In kbuild's case every module already has
+// its proof from the previous build, and on file systems that discard freed
+// blocks (ext4 -o discard) truncating or replacing thousands of files costs
+// far more than hashing the modules. A proof of an existing regular file is
+// therefore overwritten from offset 0 and cut to size (its size only changes
+// when the tree's height does), and not written at all when it already holds
+// the right bytes. Files shared with another tree (hard or symbolic links) or
+// not writable are replaced atomically instead, so no other file is written
+// through.
+//
+// Consistency comes from the root: the caller removes the previous root
+// before the proofs are written and writes the new one atomically after all
+// of them (see RemoveRoots). An interrupted run thus leaves no root, which
+// kbuild and Bazel take for "not built", and the next run redoes the tree and
+// every proof. A proof is one write(2) of at most a few KiB, so a signal
+// cannot leave it torn; after a power loss the missing root again forces the
+// rewrite.
 package treegen
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 
-	"github.com/modhashes/modhashes/tools/atomicfile"
 	"github.com/modhashes/modhashes/tools/hashesroot"
 	"github.com/modhashes/modhashes/tools/internal/parallel"
 	"github.com/modhashes/modhashes/tools/merkle"
@@ -130,8 +149,8 @@ func (r *Result) ProofPath(m Module, dir string) string {
 	return filepath.Join(dir, m.ProofFile())
 }
 
-// WriteProofs writes every module's proof file (see ProofPath), each
-// atomically. Under dir, the module's subdirectories are created.
+// WriteProofs writes every module's proof file (see ProofPath), in place
+// (see the package doc). Under dir, the module's subdirectories are created.
 func (r *Result) WriteProofs(dir string) error {
 	if dir != "" {
 		made := map[string]bool{}
@@ -145,11 +164,27 @@ func (r *Result) WriteProofs(dir string) error {
 			}
 		}
 	}
-	return parallel.First(parallel.For(len(r.Modules), r.opts.Jobs, func(_, i int) error {
-		return r.writeProof(i, dir)
+	jobs := parallel.Jobs(r.opts.Jobs, len(r.Modules))
+	scratch := make([][]byte, jobs)
+	return parallel.First(parallel.For(len(r.Modules), jobs, func(w, i int) error {
+		data := modsig.MerkleTrailer(r.Tree.Proof(i))
+		if len(scratch[w]) < len(data) {
+			scratch[w] = make([]byte, len(data))
+		}
+		return writeProofFile(r.ProofPath(r.Modules[i], dir), data, scratch[w])
 	}))
 }
 
-func (r *Result) writeProof(i int, dir string) error {
-	return atomicfile.WriteFile(r.ProofPath(r.Modules[i], dir), modsig.MerkleTrailer(r.Tree.Proof(i)), 0o644)
+// RemoveRoots removes the previous run's root files before the proofs are
+// rewritten, so that an interrupted run leaves none (see the package doc).
+func RemoveRoots(names ...string) error {
+	for _, name := range names {
+		if name == "" {
+			continue
+		}
+		if err := os.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("remove the previous root %s: %w", name, err)
+		}
+	}
+	return nil
 }

@@ -64,4 +64,3 @@ func overwrite(fd int, size int64, data, scratch []byte) error {
 	}
 	return nil
 }
-

@@ -18,6 +18,7 @@
 package compress
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -182,48 +183,113 @@ var ErrTooLarge = errors.New("decompressed size exceeds the limit")
 // (a guard against decompression bombs). Plain data is returned as is.
 // It also applies the in-kernel decompressor's limits (see KernelCheck).
 func Decode(b []byte, max int64) ([]byte, Format, error) {
-	f := Detect(b)
-	if f == None {
+	if Detect(b) == None {
 		return b, None, nil
 	}
-	if err := KernelCheck(f, b); err != nil {
+	r, f, err := NewReader(bytes.NewReader(b), max)
+	if err != nil {
 		return nil, f, err
 	}
-	var r io.Reader
+	defer r.Close()
+	var out bytes.Buffer
+	if _, err := io.Copy(&out, r); err != nil {
+		return nil, f, err
+	}
+	return out.Bytes(), f, nil
+}
+
+// headerPeek is enough of a file for Detect and KernelCheck (a zstd frame
+// header is at most 18 bytes).
+const headerPeek = 32
+
+// NewReader decompresses r as a stream, by its magic number, producing at
+// most max bytes: reading past that fails with ErrTooLarge as soon as the
+// limit is crossed, so a decompression bomb costs neither memory nor much
+// time. Plain data is passed through under the same limit. The header is
+// checked against the kernel's limits first (KernelCheck). Errors name the
+// format, not the file: callers add it.
+func NewReader(r io.Reader, max int64) (io.ReadCloser, Format, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	head, err := br.Peek(headerPeek)
+	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
+		return nil, None, err
+	}
+	f := Detect(head)
+	if err := KernelCheck(f, head); err != nil {
+		return nil, f, err
+	}
+	var dec io.Reader
+	done := func() {}
 	switch f {
+	case None:
+		dec = br
 	case Gzip:
-		z, err := gzip.NewReader(bytes.NewReader(b))
+		z, err := gzip.NewReader(br)
 		if err != nil {
 			return nil, f, fmt.Errorf("gzip: %w", err)
 		}
 		z.Multistream(false) // the kernel inflates the first member only
-		r = z
+		dec = z
 	case XZ:
-		z, err := xz.ReaderConfig{SingleStream: true}.NewReader(bytes.NewReader(b))
+		z, err := xz.ReaderConfig{SingleStream: true}.NewReader(br)
 		if err != nil {
 			return nil, f, fmt.Errorf("xz: %w", err)
 		}
-		r = z
+		dec = z
 	case Zstd:
 		d, err := getDecoder()
 		if err != nil {
 			return nil, f, fmt.Errorf("zstd: %w", err)
 		}
-		defer decoders.Put(d)
-		if err := d.Reset(bytes.NewReader(b)); err != nil {
+		if err := d.Reset(br); err != nil {
+			decoders.Put(d)
 			return nil, f, fmt.Errorf("zstd: %w", err)
 		}
-		r = d
+		dec = d
+		done = func() { d.Reset(nil); decoders.Put(d) }
 	}
-	var out bytes.Buffer
-	n, err := io.Copy(&out, io.LimitReader(r, max+1))
-	if err != nil {
-		return nil, f, fmt.Errorf("%v: %w", f, err)
+	return &limited{r: dec, left: max, f: f, done: done}, f, nil
+}
+
+// limited stops a decompressor at the size limit and names the format in
+// its errors.
+type limited struct {
+	r    io.Reader
+	left int64
+	f    Format
+	done func()
+	err  error
+}
+
+func (l *limited) Read(p []byte) (int, error) {
+	if l.err != nil {
+		return 0, l.err
 	}
-	if n > max {
-		return nil, f, fmt.Errorf("%v: %w", f, ErrTooLarge)
+	if int64(len(p)) > l.left+1 {
+		p = p[:l.left+1]
 	}
-	return out.Bytes(), f, nil
+	n, err := l.r.Read(p)
+	if int64(n) > l.left {
+		n = int(l.left)
+		err = fmt.Errorf("%v: %w", l.f, ErrTooLarge)
+	}
+	l.left -= int64(n)
+	if err != nil && err != io.EOF {
+		if !errors.Is(err, ErrTooLarge) && l.f != None {
+			err = fmt.Errorf("%v: %w", l.f, err)
+		}
+		l.err = err
+	}
+	return n, err
+}
+
+// Close returns the decoder to its pool.
+func (l *limited) Close() error {
+	if l.done != nil {
+		l.done()
+		l.done = nil
+	}
+	return nil
 }
 
 func zstdHeader(b []byte) (zstd.Header, error) {
@@ -287,4 +353,65 @@ func xzCheckName(c byte) string {
 		return "SHA-256"
 	}
 	return "unknown"
+}
+
+// Content is what Scan keeps of a module's decompressed bytes.
+type Content struct {
+	Format Format
+	Size   int64  // decompressed size
+	Whole  []byte // all of it, when it is at most Scan's keep bytes; else nil
+	Head   []byte // its first bytes (up to 64)
+	Tail   []byte // its last bytes (all of Whole when that is set)
+}
+
+// Scan decompresses r (see NewReader) in one pass and keeps the whole
+// content when it is at most keep bytes, else only its first bytes are
+// dropped and the last tail bytes kept: memory stays bounded by keep and
+// tail whatever the module's size.
+func Scan(r io.Reader, limit int64, keep, tail int) (Content, error) {
+	dec, f, err := NewReader(r, limit)
+	if err != nil {
+		return Content{Format: f}, err
+	}
+	defer dec.Close()
+	c := Content{Format: f}
+	buf := make([]byte, 0, min(keep, 1<<20)+1)
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := dec.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		c.Size += int64(n)
+		if len(buf) > keep {
+			break
+		}
+		if err == io.EOF {
+			c.Whole, c.Head, c.Tail = buf, buf, buf
+			return c, nil
+		}
+		if err != nil {
+			return c, err
+		}
+	}
+	// Too big to keep: a ring of twice the tail, slid when full.
+	c.Head = append([]byte(nil), buf[:min(len(buf), 64)]...)
+	ring := make([]byte, 0, 2*tail+64<<10)
+	ring = append(ring, buf[max(0, len(buf)-tail):]...)
+	buf = nil
+	for {
+		if len(ring) == cap(ring) {
+			ring = append(ring[:0], ring[len(ring)-tail:]...)
+		}
+		n, err := dec.Read(ring[len(ring):cap(ring)])
+		ring = ring[:len(ring)+n]
+		c.Size += int64(n)
+		if err == io.EOF {
+			c.Tail = ring[max(0, len(ring)-tail):]
+			return c, nil
+		}
+		if err != nil {
+			return c, err
+		}
+	}
 }

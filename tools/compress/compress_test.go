@@ -225,3 +225,41 @@ func TestDecodeSystemOutput(t *testing.T) {
 		}
 	}
 }
+
+// Scan keeps small contents whole and of bigger ones only the first and
+// last bytes, in every format, around the boundaries.
+func TestScan(t *testing.T) {
+	const keep, tail = 10000, 3000
+	for _, n := range []int{0, 1, tail - 1, tail, keep - 1, keep, keep + 1, 2 * keep, 100 * keep} {
+		data := sample(n, int64(n))
+		for _, f := range Formats {
+			enc, err := Encode(f, data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := Scan(bytes.NewReader(enc), 1<<30, keep, tail)
+			if err != nil {
+				t.Fatalf("%v, %d bytes: %v", f, n, err)
+			}
+			if c.Format != f || c.Size != int64(n) {
+				t.Errorf("%v, %d bytes: format %v, size %d", f, n, c.Format, c.Size)
+			}
+			if n <= keep {
+				if !bytes.Equal(c.Whole, data) {
+					t.Errorf("%v, %d bytes: not kept whole", f, n)
+				}
+				continue
+			}
+			if c.Whole != nil || !bytes.Equal(c.Tail, data[n-tail:]) || !bytes.Equal(c.Head, data[:64]) {
+				t.Errorf("%v, %d bytes: whole %d bytes, tail %d bytes (equal %v), head equal %v", f, n,
+					len(c.Whole), len(c.Tail), bytes.Equal(c.Tail, data[n-tail:]), bytes.Equal(c.Head, data[:64]))
+			}
+		}
+	}
+	for _, f := range Formats {
+		enc, _ := Encode(f, make([]byte, 5*keep))
+		if _, err := Scan(bytes.NewReader(enc), 4*keep, keep, tail); !errors.Is(err, ErrTooLarge) {
+			t.Errorf("%v: past the limit: %v, want ErrTooLarge", f, err)
+		}
+	}
+}

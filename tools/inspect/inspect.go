@@ -80,23 +80,27 @@ func File(name string) (*Report, error) {
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	b, err := io.ReadAll(io.LimitReader(f, MaxSize+1))
+	c, err := compress.Scan(f, MaxSize, keepWhole, keepTail)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	if len(b) > MaxSize {
-		return nil, fmt.Errorf("%s: larger than %d bytes", name, MaxSize)
+	if c.Format == compress.None && c.Whole != nil {
+		if root := standaloneRoot(c.Whole); root != nil {
+			return &Report{File: name, Kind: KindRoot, Size: len(c.Whole), Root: root}, nil
+		}
 	}
-	if root := standaloneRoot(b); root != nil {
-		return &Report{File: name, Kind: KindRoot, Size: len(b), Root: root}, nil
-	}
-	r, err := Bytes(b)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
+	r := analyze(c)
 	r.File = name
 	return r, nil
 }
+
+// What File holds of a file: all of it when small, else its first and last
+// bytes (more than any signature trailer), so memory stays bounded whatever
+// the file's size.
+const (
+	keepWhole = 8 << 20
+	keepTail  = 1 << 20
+)
 
 // standaloneRoot recognizes a root written by `tree --root-c` or
 // `--root-bin`. Raw bytes do not say their byte order: the one that gives a
@@ -157,39 +161,46 @@ func Bytes(b []byte) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Report{Size: len(plain)}
-	if f != compress.None {
-		r.Compression = f.String()
+	return analyze(compress.Content{Format: f, Size: int64(len(plain)), Whole: plain, Head: plain, Tail: plain}), nil
+}
+
+// analyze reports on decompressed content from its size, first and last
+// bytes.
+func analyze(c compress.Content) *Report {
+	r := &Report{Size: int(c.Size)}
+	if c.Format != compress.None {
+		r.Compression = c.Format.String()
 	}
-	isELF := bytes.HasPrefix(plain, []byte(elf.ELFMAG))
+	isELF := bytes.HasPrefix(c.Head, []byte(elf.ELFMAG))
+	signed := modsig.HasMarker(c.Tail)
+	before := c.Size - int64(len(c.Tail)) // bytes not kept, all before the tail
 	switch {
 	case isELF:
 		r.Kind = KindModule
-	case modsig.HasMarker(plain):
+	case signed:
 		r.Kind = KindProof
-		if body, _ := trailer(plain); len(body) > 0 {
+		if body, _ := trailer(c.Tail); len(body) > 0 || before > 0 {
 			r.Kind, isELF = KindModule, true // something precedes the trailer
 			r.Note = "not an ELF file before the trailer"
 		}
 	default:
 		r.Kind = KindOther
 		r.Note = "neither an ELF file nor a signature trailer"
-		return r, nil
+		return r
 	}
-	signed := modsig.HasMarker(plain)
 	if isELF {
 		r.Signed = &signed
 	}
 	if !signed {
-		return r, nil
+		return r
 	}
-	body, t := trailer(plain)
+	body, t := trailer(c.Tail)
 	r.Trailer = t
 	if isELF && t.Problem == "" {
-		n := len(body)
+		n := len(body) + int(before)
 		r.BodySize = &n
 	}
-	return r, nil
+	return r
 }
 
 // trailer decodes a trailer the way the kernel splits it.

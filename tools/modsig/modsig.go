@@ -43,6 +43,9 @@ func (i Info) MarshalBinary() ([]byte, error) {
 	return binary.BigEndian.AppendUint32(b, i.SigLen), nil
 }
 
+// ParseInfo decodes the 12 bytes of a struct module_signature.
+func ParseInfo(b []byte) Info { return parseInfo(b) }
+
 func parseInfo(b []byte) Info {
 	return Info{
 		Algo: b[0], Hash: b[1], IDType: b[2], SignerLen: b[3], KeyIDLen: b[4],

@@ -2,6 +2,7 @@ package verify
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -11,8 +12,10 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/modhashes/modhashes/tools/compress"
 	"github.com/modhashes/modhashes/tools/hashesroot"
 	"github.com/modhashes/modhashes/tools/internal/parallel"
+	"github.com/modhashes/modhashes/tools/merkle"
 )
 
 // Files checks the named module files with jobs workers (0: one per CPU)
@@ -31,21 +34,84 @@ func Files(names []string, root hashesroot.Root, jobs int) ([]Result, error) {
 	return results, nil
 }
 
+// Bounds of what checkFile holds of one module: smaller modules are checked
+// in memory after one read; bigger ones keep only their tail and are
+// decompressed a second time to be hashed, which keeps a job's memory small
+// whatever the module's size.
+const (
+	keepWhole = 8 << 20
+	keepTail  = 64 << 10 // more than any trailer of a plausible tree
+)
+
 func checkFile(name string, root hashesroot.Root) (Result, error) {
-	fi, err := os.Stat(name)
+	f, err := os.Open(name)
+	if err != nil {
+		return Result{}, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
 	if err != nil {
 		return Result{}, err
 	}
 	if !fi.Mode().IsRegular() {
 		return Result{}, fmt.Errorf("%s: not a regular file", name)
 	}
-	b, err := os.ReadFile(name)
-	if err != nil {
-		return Result{}, err
+	c, err := compress.Scan(f, MaxModuleSize, keepWhole, keepTail)
+	var r Result
+	switch {
+	case err != nil && !isReadError(err):
+		r = decompressError(c.Format, err)
+	case err != nil:
+		return Result{}, fmt.Errorf("%s: %w", name, err)
+	case c.Whole != nil:
+		r = Module(c.Whole, root)
+	default:
+		r = check(view{size: c.Size, tail: c.Tail, leaf: func(pos uint32, n int64) (merkle.Hash, error) {
+			return leafOfFile(name, pos, n)
+		}}, root)
+		r.Enforced = r.Code.Enforced()
 	}
-	r := File(b, root)
+	r.Compression = c.Format
 	r.File = name
 	return r, nil
+}
+
+// isReadError tells a failing file from a failing decompressor.
+func isReadError(err error) bool {
+	var pe *os.PathError
+	return errors.As(err, &pe)
+}
+
+// leafOfFile is the second pass over a big module: the leaf hash of its
+// first n decompressed bytes.
+func leafOfFile(name string, pos uint32, n int64) (merkle.Hash, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return merkle.Hash{}, err
+	}
+	defer f.Close()
+	dec, _, err := compress.NewReader(f, MaxModuleSize)
+	if err != nil {
+		return merkle.Hash{}, err
+	}
+	defer dec.Close()
+	cr := &countingReader{r: io.LimitReader(dec, n)}
+	h, err := merkle.Leaf(pos, cr, nil)
+	if err == nil && cr.n != n {
+		err = fmt.Errorf("%s changed while being checked", name)
+	}
+	return h, err
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // ModuleSuffixes are the files Expand takes from a directory.

@@ -163,40 +163,64 @@ const MaxModuleSize = 1 << 30
 func File(b []byte, root hashesroot.Root) Result {
 	plain, f, err := compress.Decode(b, MaxModuleSize)
 	if err != nil {
-		return Result{Code: EINVAL, Enforced: EINVAL.Enforced(), Compression: f, SigType: -1, Level: -1,
-			Reason: fmt.Sprintf("cannot decompress: %v", err)}
+		return decompressError(f, err)
 	}
 	r := Module(plain, root)
 	r.Compression = f
 	return r
 }
 
+func decompressError(f compress.Format, err error) Result {
+	return Result{Code: EINVAL, Enforced: EINVAL.Enforced(), Compression: f, SigType: -1, Level: -1,
+		Reason: fmt.Sprintf("cannot decompress: %v", err)}
+}
+
 // Module checks an uncompressed module as the kernel does.
 func Module(mod []byte, root hashesroot.Root) Result {
-	r := check(mod, root)
+	r := check(view{size: int64(len(mod)), tail: mod, leaf: func(pos uint32, n int64) (merkle.Hash, error) {
+		return merkle.LeafBytes(pos, mod[:n]), nil
+	}}, root)
 	r.Enforced = r.Code.Enforced()
 	return r
 }
 
-func check(mod []byte, root hashesroot.Root) Result {
+// view is what the check needs of a module, so that a big one need not be
+// held in memory: its size, its last bytes (all of the trailer unless that
+// is bigger than any proof), and the leaf hash of its first n bytes.
+type view struct {
+	size int64
+	tail []byte
+	leaf func(pos uint32, n int64) (merkle.Hash, error)
+}
+
+func check(v view, root hashesroot.Root) Result {
 	r := Result{SigType: -1, Level: -1}
+	marker := int64(len(modsig.Marker))
 	// The loader looks for the marker only in files longer than it.
-	if len(mod) <= len(modsig.Marker) || !modsig.HasMarker(mod) {
+	if v.size <= marker || !modsig.HasMarker(v.tail) {
 		r.Code, r.Reason = Unsigned, "no signature marker at the end (unsigned module)"
 		return r
 	}
-	rest := len(mod) - len(modsig.Marker)
-	body, sig, info, err := modsig.Split(mod)
-	if err != nil {
+	rest := v.size - marker
+	if rest <= modsig.InfoSize {
 		r.Code = EBADMSG
-		if rest <= modsig.InfoSize {
-			r.Reason = fmt.Sprintf("only %d bytes before the marker, no room for the %d-byte signature descriptor", rest, modsig.InfoSize)
-		} else {
-			r.SigType = int(info.IDType)
-			r.Reason = fmt.Sprintf("signature length %d in the descriptor, but only %d bytes precede it (truncated or corrupt trailer)",
-				info.SigLen, rest-modsig.InfoSize)
-		}
+		r.Reason = fmt.Sprintf("only %d bytes before the marker, no room for the %d-byte signature descriptor", rest, modsig.InfoSize)
 		return r
+	}
+	t := v.tail[:len(v.tail)-int(marker)]
+	info := modsig.ParseInfo(t[len(t)-modsig.InfoSize:])
+	t = t[:len(t)-modsig.InfoSize]
+	if int64(info.SigLen) >= rest-modsig.InfoSize {
+		r.Code = EBADMSG
+		r.SigType = int(info.IDType)
+		r.Reason = fmt.Sprintf("signature length %d in the descriptor, but only %d bytes precede it (truncated or corrupt trailer)",
+			info.SigLen, rest-modsig.InfoSize)
+		return r
+	}
+	bodyLen := rest - modsig.InfoSize - int64(info.SigLen)
+	var sig []byte // nil when the view's tail does not hold it
+	if int64(info.SigLen) <= int64(len(t)) {
+		sig = t[len(t)-int(info.SigLen):]
 	}
 	r.SigType = int(info.IDType)
 	switch info.IDType {
@@ -217,15 +241,15 @@ func check(mod []byte, root hashesroot.Root) Result {
 		return r
 	}
 	want := merkle.Size(int(root.Levels))
-	if uint64(len(sig)) != uint64(want) {
+	if sigLen := int(info.SigLen); uint64(sigLen) != uint64(want) || sig == nil {
 		r.Code = ENOPKG
 		var what string
-		if len(sig) >= 4 && (len(sig)-4)%merkle.HashSize == 0 {
-			what = fmt.Sprintf("a proof for a tree of %d levels", (len(sig)-4)/merkle.HashSize)
+		if sigLen >= 4 && (sigLen-4)%merkle.HashSize == 0 {
+			what = fmt.Sprintf("a proof for a tree of %d levels", (sigLen-4)/merkle.HashSize)
 		} else {
 			what = "not a whole number of levels"
 		}
-		r.Reason = fmt.Sprintf("proof is %d bytes (%s), but the root has %d levels: want %d bytes", len(sig), what, root.Levels, want)
+		r.Reason = fmt.Sprintf("proof is %d bytes (%s), but the root has %d levels: want %d bytes", sigLen, what, root.Levels, want)
 		if root.IsPlaceholder() {
 			r.Reason += "; the root is still the all-zero placeholder (vmlinux not finalized?)"
 		} else if root.Levels > 32 {
@@ -241,7 +265,10 @@ func check(mod []byte, root hashesroot.Root) Result {
 		return r
 	}
 	r.Pos, r.Levels, r.proof = p.Pos, len(p.Siblings), p
-	r.leaf = merkle.LeafBytes(p.Pos, body)
+	if r.leaf, err = v.leaf(p.Pos, bodyLen); err != nil {
+		r.Code, r.Reason = EINVAL, fmt.Sprintf("cannot read the module again to hash it: %v", err)
+		return r
+	}
 	r.trace = p.Trace(r.leaf)
 	got := r.leaf
 	if len(r.trace) > 0 {

@@ -1,0 +1,165 @@
+package main
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/modhashes/modhashes/tools/hashesroot"
+	"github.com/modhashes/modhashes/tools/merkle"
+	"github.com/modhashes/modhashes/tools/modsig"
+)
+
+// zeros streams n zero bytes.
+type zeros int64
+
+func (z *zeros) Read(p []byte) (int, error) {
+	if *z <= 0 {
+		return 0, io.EOF
+	}
+	n := int(min(int64(len(p)), int64(*z)))
+	clear(p[:n])
+	*z -= zeros(n)
+	return n, nil
+}
+
+// compressStream writes r compressed as format into name: zstd and gzip
+// with the fast pure-Go encoders, xz with the system's xz (the pure-Go one
+// takes minutes for gigabytes).
+func compressStream(t *testing.T, format, name string, r io.Reader) {
+	t.Helper()
+	f, err := os.Create(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	switch format {
+	case "zst":
+		w, _ := zstd.NewWriter(f, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderCRC(true))
+		if _, err := io.Copy(w, r); err != nil {
+			t.Fatal(err)
+		}
+		err = w.Close()
+	case "gz":
+		w, _ := gzip.NewWriterLevel(f, gzip.BestSpeed)
+		if _, err := io.Copy(w, r); err != nil {
+			t.Fatal(err)
+		}
+		err = w.Close()
+	case "xz":
+		if _, err := exec.LookPath("xz"); err != nil {
+			t.Skip("no xz command")
+		}
+		cmd := exec.Command("xz", "-0", "-T0", "--check=crc32", "-c")
+		cmd.Stdin, cmd.Stdout = r, f
+		err = cmd.Run()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// measure runs the command and returns its result, wall time and peak RSS.
+func measure(t *testing.T, args ...string) (result, time.Duration, int64) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "MODHASHES_TEST_AS_MAIN=1")
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	start := time.Now()
+	err := cmd.Run()
+	took := time.Since(start)
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss * 1024
+	return result{code, out.String(), errb.String()}, took, rss
+}
+
+const maxRSS = 64 << 20
+
+// Decompression bombs (2 GiB of zeros) are refused at the 1 GiB limit
+// without holding what they expand to, and big modules verify and install
+// in bounded memory: verify, inspect and install stream.
+func TestBombsAndBigModulesStream(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes gigabytes through compressors")
+	}
+	dir := t.TempDir()
+	for _, format := range []string{"zst", "gz", "xz"} {
+		t.Run("bomb "+format, func(t *testing.T) {
+			bomb := filepath.Join(dir, "bomb.ko."+format)
+			z := zeros(2 << 30)
+			compressStream(t, format, bomb, &z)
+			rootBin := filepath.Join(dir, "root.bin")
+			os.WriteFile(rootBin, make([]byte, hashesroot.Size), 0o644)
+			r, took, rss := measure(t, "verify", "--root-bin", rootBin, "--endian", "little", bomb)
+			if r.code != 1 || !strings.Contains(r.stdout, "exceeds the limit") {
+				t.Errorf("verify: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+			}
+			t.Logf("verify %s: %v, peak RSS %d MB", bomb, took, rss>>20)
+			if rss > maxRSS {
+				t.Errorf("verify of a bomb peaked at %d MB RSS", rss>>20)
+			}
+			r, took, rss = measure(t, "inspect", bomb)
+			if r.code == 0 || !strings.Contains(r.stderr, "exceeds the limit") || !strings.Contains(r.stderr, bomb) {
+				t.Errorf("inspect: exit %d, stderr %q", r.code, r.stderr)
+			}
+			t.Logf("inspect %s: %v, peak RSS %d MB", bomb, took, rss>>20)
+			if rss > maxRSS {
+				t.Errorf("inspect of a bomb peaked at %d MB RSS", rss>>20)
+			}
+		})
+	}
+
+	// A 300 MB module with its proof, a tree of one.
+	const bodySize = 300 << 20
+	body := func() io.Reader {
+		z := zeros(bodySize - 4)
+		return io.MultiReader(strings.NewReader("\x7fELF"), &z)
+	}
+	leaf, err := merkle.Leaf(0, body(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := merkle.Node(leaf, leaf)
+	trailer := modsig.MerkleTrailer(merkle.Proof{Pos: 0, Siblings: []merkle.Hash{leaf}})
+	rootBin := filepath.Join(dir, "big-root.bin")
+	os.WriteFile(rootBin, append(binary.LittleEndian.AppendUint32(nil, 1), root[:]...), 0o644)
+	for _, format := range []string{"zst", "xz"} {
+		t.Run("big module "+format, func(t *testing.T) {
+			name := filepath.Join(dir, "big.ko."+format)
+			compressStream(t, format, name, io.MultiReader(body(), bytes.NewReader(trailer)))
+			r, took, rss := measure(t, "verify", "--root-bin", rootBin, "--endian", "little", name)
+			if r.code != 0 || !strings.Contains(r.stdout, ": OK") {
+				t.Errorf("verify: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+			}
+			t.Logf("verify %s: %v, peak RSS %d MB", name, took, rss>>20)
+			if rss > maxRSS {
+				t.Errorf("verify of a %d MB module peaked at %d MB RSS", bodySize>>20, rss>>20)
+			}
+			r, _, rss = measure(t, "inspect", name)
+			if r.code != 0 || !strings.Contains(r.stdout, "Merkle") {
+				t.Errorf("inspect: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+			}
+			if rss > maxRSS {
+				t.Errorf("inspect of a %d MB module peaked at %d MB RSS", bodySize>>20, rss>>20)
+			}
+		})
+	}
+	_ = sha256.Size
+}

@@ -157,13 +157,18 @@ var (
 // does not depend on concurrency.
 func encoder() (*zstd.Encoder, error) {
 	encOnce.Do(func() {
-		enc, encErr = zstd.NewWriter(nil,
-			zstd.WithEncoderLevel(zstd.SpeedDefault),
-			zstd.WithEncoderCRC(true),
-			zstd.WithWindowSize(8<<20),
-			zstd.WithZeroFrames(true))
+		enc, encErr = zstd.NewWriter(nil, zstdOptions()...)
 	})
 	return enc, encErr
+}
+
+func zstdOptions() []zstd.EOption {
+	return []zstd.EOption{
+		zstd.WithEncoderLevel(zstd.SpeedDefault),
+		zstd.WithEncoderCRC(true),
+		zstd.WithWindowSize(8 << 20),
+		zstd.WithZeroFrames(true),
+	}
 }
 
 // decoders holds streaming zstd decoders; one stream each at a time.

@@ -263,3 +263,56 @@ func TestScan(t *testing.T) {
 		}
 	}
 }
+
+// Both encoders of every format: deterministic, readable back, and the
+// system's exactly what kbuild's command line writes.
+func TestEncoders(t *testing.T) {
+	data := sample(300<<10, 11)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "m.ko")
+	os.WriteFile(file, data, 0o644)
+	kbuild := map[Format][]string{
+		Gzip: {"gzip", "-n", "-f", "-k"},
+		XZ:   {"xz", "--check=crc32", "--lzma2=dict=1MiB", "-f", "-k"},
+		Zstd: {"zstd", "-T0", "-f", "-q", "-k"},
+	}
+	for _, f := range Formats {
+		for _, builtin := range []bool{true, false} {
+			e := SystemEncoder(f, builtin)
+			if f != None && !builtin && e.Path == "" {
+				t.Logf("%v: no system program", f)
+				continue
+			}
+			var a, b bytes.Buffer
+			if err := e.Compress(&a, bytes.NewReader(data), int64(len(data))); err != nil {
+				t.Fatalf("%v: %v", e, err)
+			}
+			e.Compress(&b, bytes.NewReader(data), int64(len(data)))
+			if !bytes.Equal(a.Bytes(), b.Bytes()) {
+				t.Errorf("%v: not deterministic", e)
+			}
+			got, g, err := Decode(a.Bytes(), 1<<30)
+			if err != nil || g != f || !bytes.Equal(got, data) {
+				t.Errorf("%v: decodes to %v, %v, %d bytes", e, g, err, len(got))
+			}
+			if f == None || builtin {
+				continue
+			}
+			if out, err := exec.Command(kbuild[f][0], append(kbuild[f][1:], file)...).CombinedOutput(); err != nil {
+				t.Fatalf("%v: %v: %s", kbuild[f], err, out)
+			}
+			if want := readFile(t, file+f.Ext()); !bytes.Equal(a.Bytes(), want) {
+				t.Errorf("%v: %d bytes differ from kbuild's %d", e, a.Len(), len(want))
+			}
+		}
+	}
+}
+
+func readFile(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

@@ -28,13 +28,16 @@
 package install
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 
 	"github.com/modhashes/modhashes/tools/atomicfile"
 	"github.com/modhashes/modhashes/tools/compress"
@@ -55,7 +58,14 @@ type Options struct {
 	Dest          string // INSTALL_MOD_PATH; required
 	KernelRelease string // default: ObjTree/include/config/kernel.release
 	Compression   compress.Format
-	Jobs          int // default: number of CPUs
+	// BuiltinEncoder compresses with the pure-Go encoders even where the
+	// system's gzip, xz or zstd (kbuild's, smaller files) are installed.
+	BuiltinEncoder bool
+	Jobs           int // default: number of CPUs
+	// Progress, when set, is called after each module is written, with the
+	// number written so far and the total (from several goroutines, in
+	// order of completion).
+	Progress func(done, total int)
 	// ReplaceSignature drops a trailer a module already carries (PKCS#7 or
 	// Merkle) instead of refusing it; the rest must still be what was hashed.
 	ReplaceSignature bool
@@ -94,7 +104,8 @@ type Module struct {
 type Result struct {
 	ModDir  string // DEST/lib/modules/RELEASE
 	Release string
-	Root    hashesroot.Root // the root every installed module verifies against
+	Root    hashesroot.Root  // the root every installed module verifies against
+	Encoder compress.Encoder // what compressed the modules
 	Modules []Module
 	Copied  []string // modules.order, modules.builtin* written under ModDir
 }
@@ -195,9 +206,17 @@ func Install(opts Options) (*Result, error) {
 		return nil, err
 	}
 	res.Root = root
+	res.Encoder = compress.SystemEncoder(opts.Compression, opts.BuiltinEncoder)
 
+	var done atomic.Int64
 	if err := joinErrors(parallel.For(len(entries), opts.Jobs, func(_, i int) error {
-		return write(res.Modules[i], found[i], root, opts)
+		if err := write(res.Modules[i], found[i], root, res.Encoder, opts); err != nil {
+			return err
+		}
+		if opts.Progress != nil {
+			opts.Progress(int(done.Add(1)), len(entries))
+		}
+		return nil
 	})); err != nil {
 		return nil, err
 	}
@@ -229,34 +248,55 @@ func where(m Module, opts Options) string {
 	return fmt.Sprintf("module %s (%s:%d)", m.Src, opts.Order, m.Pos+1)
 }
 
-// body returns the module as hashed: the file, or with ReplaceSignature the
-// file without the trailer it carries.
-func body(m Module, file []byte, opts Options) ([]byte, error) {
-	if !modsig.HasMarker(file) {
-		return file, nil
-	}
-	b, _, info, err := modsig.Split(file)
+// tailSize is how much of a module's end is read to find a trailer: more
+// than any signature.
+const tailSize = 64 << 10
+
+// openBody opens the module and returns how many of its first bytes are the
+// module as hashed: all of them, or with ReplaceSignature all but the
+// trailer it carries. Only the file's end is read.
+func openBody(m Module, opts Options) (*os.File, int64, error) {
+	f, err := os.Open(m.Src)
 	if err != nil {
-		return nil, fmt.Errorf("%s: ends with a signature marker, but its trailer is malformed: %w", where(m, opts), err)
+		return nil, 0, fmt.Errorf("%s: %w", where(m, opts), unwrapPath(err))
+	}
+	var tail []byte
+	fi, err := f.Stat()
+	if err == nil && !fi.Mode().IsRegular() {
+		err = errors.New("not a regular file")
+	}
+	if err == nil {
+		tail = make([]byte, min(fi.Size(), tailSize))
+		_, err = f.ReadAt(tail, fi.Size()-int64(len(tail)))
+	}
+	if err != nil {
+		f.Close()
+		return nil, 0, fmt.Errorf("%s: %w", where(m, opts), unwrapPath(err))
+	}
+	if !modsig.HasMarker(tail) {
+		return f, fi.Size(), nil
+	}
+	b, _, info, err := modsig.Split(tail)
+	if err != nil {
+		f.Close()
+		return nil, 0, fmt.Errorf("%s: ends with a signature marker, but its trailer is malformed: %w", where(m, opts), err)
 	}
 	if !opts.ReplaceSignature {
-		return nil, fmt.Errorf("%s: already carries a %s trailer (%d bytes); a module carries at most one: "+
+		f.Close()
+		return nil, 0, fmt.Errorf("%s: already carries a %s trailer (%d bytes); a module carries at most one: "+
 			"install the unsigned module, or drop the old trailer with --replace-signature", where(m, opts), modsig.TypeName(info.IDType), info.SigLen)
 	}
-	return b, nil
+	return f, fi.Size() - int64(len(tail)-len(b)), nil
 }
 
 // examine is phase 1 for one module.
 func examine(m Module, n int, opts Options) (pending, error) {
 	var p pending
-	file, err := os.ReadFile(m.Src)
-	if err != nil {
-		return p, fmt.Errorf("%s: %w", where(m, opts), unwrapPath(err))
-	}
-	b, err := body(m, file, opts)
+	f, bodyLen, err := openBody(m, opts)
 	if err != nil {
 		return p, err
 	}
+	defer f.Close()
 	raw, err := os.ReadFile(m.Proof)
 	if err != nil {
 		return p, fmt.Errorf("%s: proof: %w (run the tree stage first)", where(m, opts), err)
@@ -274,7 +314,10 @@ func examine(m Module, n int, opts Options) (pending, error) {
 			m.Proof, len(proof.Siblings), n, want)
 	}
 	p.proof = proof
-	leaf := merkle.LeafBytes(proof.Pos, b)
+	leaf, err := merkle.Leaf(proof.Pos, io.NewSectionReader(f, 0, bodyLen), nil)
+	if err != nil {
+		return p, fmt.Errorf("%s: %w", where(m, opts), unwrapPath(err))
+	}
 	trace := proof.Trace(leaf)
 	// Where the path's node is the last of an odd-sized level it has no
 	// pair and the proof repeats the node itself: this is checkable
@@ -338,33 +381,47 @@ func agree(mods []Module, found []pending, opts Options) (hashesroot.Root, error
 	return hashesroot.Root{Levels: levels, Hash: root}, nil
 }
 
-// write is phase 2 for one module.
-func write(m Module, p pending, root hashesroot.Root, opts Options) error {
-	// Read again rather than kept from phase 1: holding every module until all
-	// proofs agree would cost the whole tree's size in memory.
-	file, err := os.ReadFile(m.Src)
-	if err != nil {
-		return fmt.Errorf("%s: %w", where(m, opts), unwrapPath(err))
-	}
-	b, err := body(m, file, opts)
+// write is phase 2 for one module: the module and its proof are streamed
+// through the encoder into a temporary file, which the kernel's decision
+// (package verify) is taken on before it replaces the target.
+func write(m Module, p pending, root hashesroot.Root, enc compress.Encoder, opts Options) error {
+	f, bodyLen, err := openBody(m, opts)
 	if err != nil {
 		return err
 	}
-	out := make([]byte, 0, len(b)+modsig.TrailerSize(len(p.proof.Siblings)))
-	out = append(append(out, b...), modsig.MerkleTrailer(p.proof)...)
-	data, err := compress.Encode(opts.Compression, out)
-	if err != nil {
-		return fmt.Errorf("%s: %v: %w", m.Dst, opts.Compression, err)
-	}
-	// The kernel's decision on exactly the bytes to be written; this also
-	// catches a module that changed since phase 1.
-	if r := verify.File(data, root); !r.OK() {
-		return fmt.Errorf("%s: would not load: %s", where(m, opts), r.Code.String()+": "+r.Reason)
-	}
+	defer f.Close()
 	if err := os.MkdirAll(filepath.Dir(m.Dst), 0o755); err != nil {
 		return err
 	}
-	if err := atomicfile.WriteFile(m.Dst, data, 0o644); err != nil {
+	out, err := atomicfile.Create(m.Dst, 0o644)
+	if err != nil {
+		return err
+	}
+	defer out.Abort()
+	trailer := modsig.MerkleTrailer(p.proof)
+	src := io.MultiReader(io.NewSectionReader(f, 0, bodyLen), bytes.NewReader(trailer))
+	size := bodyLen + int64(len(trailer))
+	if enc.Path != "" {
+		err = enc.Compress(out.File, src, size) // the program writes the file itself
+	} else {
+		w := bufio.NewWriterSize(out.File, 256<<10)
+		if err = enc.Compress(w, src, size); err == nil {
+			err = w.Flush()
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %v: %w", m.Dst, opts.Compression, err)
+	}
+	// The kernel's decision on exactly the bytes written; this also catches
+	// a module that changed since phase 1.
+	r, err := verify.CheckFile(out.Name(), root)
+	if err != nil {
+		return fmt.Errorf("%s: %w", m.Dst, err)
+	}
+	if !r.OK() {
+		return fmt.Errorf("%s: would not load: %s", where(m, opts), r.Code.String()+": "+r.Reason)
+	}
+	if err := out.Commit(); err != nil {
 		return err
 	}
 	// A module installed before with another compression would shadow or

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/binary"
 	"io"
 	"os"
@@ -17,6 +16,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/modhashes/modhashes/tools/hashesroot"
+	"github.com/modhashes/modhashes/tools/internal/testfs"
 	"github.com/modhashes/modhashes/tools/merkle"
 	"github.com/modhashes/modhashes/tools/modsig"
 )
@@ -161,5 +161,32 @@ func TestBombsAndBigModulesStream(t *testing.T) {
 			}
 		})
 	}
-	_ = sha256.Size
+
+	t.Run("big module install", func(t *testing.T) {
+		obj := t.TempDir()
+		os.WriteFile(filepath.Join(obj, "modules.order"), []byte("big.o\n"), 0o644)
+		f, err := os.Create(filepath.Join(obj, "big.ko"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(f, body())
+		f.Close()
+		if r := modhashes(t, obj, "tree", "--root-bin", "root.bin", "--endian", "little"); r.code != 0 {
+			t.Fatalf("tree: %+v", r)
+		}
+		if got := testfs.ReadFile(t, filepath.Join(obj, "root.bin")); !bytes.Equal(got, testfs.ReadFile(t, rootBin)) {
+			t.Fatalf("tree's root %x, want %x", got, testfs.ReadFile(t, rootBin))
+		}
+		for _, comp := range []string{"zstd", "none"} {
+			r, took, rss := measure(t, "install", "--objtree", obj, "--dest", filepath.Join(obj, "dest"),
+				"--kernel-release", "r", "--compress", comp, "--builtin-encoder", "--root-bin", rootBin, "--endian", "little")
+			if r.code != 0 {
+				t.Fatalf("install: %+v", r)
+			}
+			t.Logf("install --compress %s of a %d MB module: %v, peak RSS %d MB", comp, bodySize>>20, took, rss>>20)
+			if rss > maxRSS {
+				t.Errorf("install --compress %s of a %d MB module peaked at %d MB RSS", comp, bodySize>>20, rss>>20)
+			}
+		}
+	})
 }

@@ -2,6 +2,10 @@ package main
 
 import (
 	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
 
 	"github.com/modhashes/modhashes/tools/compress"
 	"github.com/modhashes/modhashes/tools/hashesroot"
@@ -26,7 +30,9 @@ func runInstall(args []string) error {
 	fs.BoolVar(&opts.ReplaceSignature, "replace-signature", false, "drop a trailer a module already carries instead of refusing it")
 	var src hashesroot.Source
 	addRootFlags(fs, &src, " and require every proof to reach it (default: all modules must agree)")
+	fs.BoolVar(&opts.BuiltinEncoder, "builtin-encoder", false, "compress with the built-in pure-Go encoders even where the system's gzip, xz or zstd are installed (kbuild's; smaller files)")
 	verbose := fs.BoolP("verbose", "v", false, "print each installed file")
+	quiet := fs.BoolP("quiet", "q", false, "print nothing but errors: no progress, no summary")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -50,9 +56,17 @@ func runInstall(args []string) error {
 		}
 		opts.Root = &root
 	}
+	if !*quiet && isTerminal(os.Stderr) {
+		p := newProgress(os.Stderr)
+		opts.Progress = p.update
+		defer p.finish()
+	}
 	res, err := install.Install(opts)
 	if err != nil {
 		return err
+	}
+	if *quiet {
+		return nil
 	}
 	if *verbose {
 		for _, m := range res.Modules {
@@ -62,6 +76,40 @@ func runInstall(args []string) error {
 			fmt.Printf("INSTALL %s\n", c)
 		}
 	}
-	fmt.Printf("installed %d modules in %s (root %s, %d levels)\n", len(res.Modules), res.ModDir, res.Root.Hash, res.Root.Levels)
+	fmt.Printf("installed %d modules in %s (root %s, %d levels), %s\n", len(res.Modules), res.ModDir, res.Root.Hash, res.Root.Levels, res.Encoder)
 	return nil
+}
+
+// isTerminal: progress is for people watching, not for logs.
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// progress redraws one line, at most every 100 ms.
+type progress struct {
+	mu    sync.Mutex
+	w     io.Writer
+	last  time.Time
+	shown bool
+}
+
+func newProgress(w io.Writer) *progress { return &progress{w: w} }
+
+func (p *progress) update(done, total int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if now := time.Now(); done == total || now.Sub(p.last) >= 100*time.Millisecond {
+		p.last = now
+		p.shown = true
+		fmt.Fprintf(p.w, "\rinstalling modules: %d of %d", done, total)
+	}
+}
+
+func (p *progress) finish() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.shown {
+		fmt.Fprint(p.w, "\r\033[K")
+	}
 }

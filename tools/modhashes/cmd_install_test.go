@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -193,4 +194,45 @@ func modhashesEnv(t *testing.T, dir string, env []string, args ...string) result
 		t.Setenv(k, v)
 	}
 	return modhashes(t, dir, args...)
+}
+
+// The summary names the encoder; -q prints nothing; progress is only for a
+// terminal, so a log (here a pipe) gets none.
+func TestInstallSummaryQuietProgress(t *testing.T) {
+	objtree := copyVector(t, "n05")
+	if r := modhashes(t, objtree, "tree", "--root-c", "root.c"); r.code != 0 {
+		t.Fatalf("tree: %+v", r)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--compress", "zstd", "--builtin-encoder"}, "built-in zstd encoder"},
+		{[]string{"--compress", "none"}, "uncompressed"},
+		{[]string{"--compress", "xz"}, "--check=crc32 --lzma2=dict=1MiB"},
+	} {
+		if tc.want == "--check=crc32 --lzma2=dict=1MiB" {
+			if _, err := exec.LookPath("xz"); err != nil {
+				continue
+			}
+		}
+		dest := t.TempDir()
+		r := modhashes(t, objtree, append([]string{"install", "--dest", dest, "--kernel-release", "r"}, tc.args...)...)
+		if r.code != 0 || !strings.Contains(r.stdout, tc.want) || strings.Contains(r.stderr, "installing modules") {
+			t.Errorf("%v: %+v, want the summary to say %q and no progress", tc.args, r, tc.want)
+		}
+		r = modhashes(t, objtree, append([]string{"install", "-q", "--dest", dest, "--kernel-release", "r"}, tc.args...)...)
+		if r.code != 0 || r.stdout != "" || r.stderr != "" {
+			t.Errorf("%v -q: %+v, want silence", tc.args, r)
+		}
+	}
+	var b strings.Builder
+	p := newProgress(&b)
+	for i := 1; i <= 3; i++ {
+		p.update(i, 3)
+	}
+	p.finish()
+	if s := b.String(); !strings.HasPrefix(s, "\rinstalling modules: 1 of 3") || !strings.Contains(s, "3 of 3") || !strings.HasSuffix(s, "\r\033[K") {
+		t.Errorf("progress wrote %q", s)
+	}
 }

@@ -43,6 +43,11 @@ const (
 	keepTail  = 64 << 10 // more than any trailer of a plausible tree
 )
 
+// CheckFile checks one module file, plain or compressed, streaming it: its
+// memory use is bounded whatever the module's size. A file that cannot be
+// read is an error, not an outcome.
+func CheckFile(name string, root hashesroot.Root) (Result, error) { return checkFile(name, root) }
+
 func checkFile(name string, root hashesroot.Root) (Result, error) {
 	f, err := os.Open(name)
 	if err != nil {

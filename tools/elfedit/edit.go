@@ -45,9 +45,10 @@ type Output struct {
 	// Removed lists the input sections dropped, by input index.
 	Removed []int
 
-	c      codec
-	chunks []chunk
-	size   uint64
+	c       codec
+	chunks  []chunk
+	size    uint64
+	release func([]byte) // drops written input data from memory
 }
 
 // chunk is data at a file offset.
@@ -93,6 +94,10 @@ type editor struct {
 	nlocals                                     int
 }
 
+// releaseWindow is how much of a mapped input is read before it is released
+// (see File.release): it bounds the resident set whatever the file's size.
+const releaseWindow = 4 << 20
+
 // Edit computes the edited file. It never changes f.
 func Edit(f *File, opt Options) (*Output, error) {
 	e := &editor{f: f, opt: opt, c: f.c, data: map[int][]byte{}}
@@ -112,7 +117,7 @@ func Edit(f *File, opt Options) (*Output, error) {
 		return nil, err
 	}
 	e.number()
-	o := &Output{c: f.c}
+	o := &Output{c: f.c, release: f.release}
 	if err := e.relocs(); err != nil {
 		return nil, err
 	}
@@ -298,7 +303,12 @@ func (e *editor) symbols() error {
 		}
 		s := &f.Sections[i]
 		data := f.Contents(i)
+		done := uint64(0) // released up to here: a mapped vmlinux has tens of MB of relocations
 		for off := uint64(0); off+s.Entsize <= uint64(len(data)); off += s.Entsize {
+			if off-done >= releaseWindow {
+				f.release(data[done:off])
+				done = off
+			}
 			si := e.c.relSym(data[off:])
 			if si >= uint32(len(syms)) {
 				return formatErr(s.Offset+off, "relocation in section %d refers to symbol %d of %d", i, si, len(syms))
@@ -311,6 +321,7 @@ func (e *editor) symbols() error {
 			}
 			used[si] = true
 		}
+		f.release(data[done:])
 	}
 	keepSect, allSect := e.sectionSymbols()
 	e.symMap = make([]int32, len(syms))

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"syscall"
+	"unsafe"
 )
 
 // mapFile maps name read-only. Empty files are returned as an empty slice.
@@ -29,4 +30,26 @@ func mapFile(name string) ([]byte, func() error, error) {
 		return nil, nil, fmt.Errorf("map %s: %w", name, err)
 	}
 	return data, func() error { return syscall.Munmap(data) }, nil
+}
+
+// dropPages tells the kernel that the pages of b, a part of the mapping
+// whole, are not needed any more: they stay in the page cache but leave the
+// process's resident set, so that reading a big file once through the
+// mapping does not grow it by the file's size. Pages only partly inside b
+// and slices outside whole are left alone.
+func dropPages(whole, b []byte) {
+	if len(b) == 0 || len(whole) == 0 {
+		return
+	}
+	base := uintptr(unsafe.Pointer(unsafe.SliceData(whole)))
+	p := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	if p < base || p+uintptr(len(b)) > base+uintptr(len(whole)) {
+		return
+	}
+	page := uintptr(os.Getpagesize())
+	start := (p - base + page - 1) &^ (page - 1)
+	end := (p - base + uintptr(len(b))) &^ (page - 1)
+	if end > start {
+		syscall.Madvise(whole[start:end], syscall.MADV_DONTNEED)
+	}
 }

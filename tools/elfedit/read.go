@@ -22,6 +22,15 @@ type File struct {
 	unmap func() error
 }
 
+// release drops b, a part of a mapped file's Data read for the last time or
+// to be read again only rarely, from the resident set (see dropPages). Data
+// read into memory, not mapped, is left alone.
+func (f *File) release(b []byte) {
+	if f.unmap != nil {
+		dropPages(f.Data, b)
+	}
+}
+
 // Class is ELFCLASS32 or ELFCLASS64.
 func (f *File) Class() elf.Class { return f.c.class }
 
@@ -340,5 +349,8 @@ func (f *File) Symbols() ([]Sym, error) {
 		}
 		syms[i] = s
 	}
+	f.release(tab)
+	f.release(strs)
+	f.release(shndx)
 	return syms, nil
 }

@@ -23,10 +23,19 @@ func (o *Output) WriteTo(w io.Writer) (int64, error) {
 			}
 			pos += n
 		}
-		if _, err := bw.Write(ch.data); err != nil {
-			return int64(pos), err
+		// In pieces, each released once written (copied to the buffer
+		// or the file): a mapped input then never is resident whole.
+		for rest := ch.data; len(rest) > 0; {
+			piece := rest[:min(len(rest), releaseWindow)]
+			if _, err := bw.Write(piece); err != nil {
+				return int64(pos), err
+			}
+			if o.release != nil {
+				o.release(piece)
+			}
+			pos += uint64(len(piece))
+			rest = rest[len(piece):]
 		}
-		pos += uint64(len(ch.data))
 	}
 	return int64(pos), bw.Flush()
 }

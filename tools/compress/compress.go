@@ -14,7 +14,9 @@
 // Libraries: github.com/klauspost/compress for gzip and zstd (the most used
 // pure-Go zstd implementation, maintained, fuzzed, faster than compress/gzip)
 // and github.com/ulikunitz/xz for xz (the only maintained pure-Go xz writer).
-// No cgo, so the tool stays one static binary.
+// No cgo, so the tool stays one static binary. Where the system's gzip, xz
+// and zstd are installed, Encoder runs them as kbuild does (smaller files,
+// byte for byte kbuild's); the pure-Go encoders are the fallback.
 package compress
 
 import (

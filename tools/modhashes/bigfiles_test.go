@@ -190,3 +190,47 @@ func TestBombsAndBigModulesStream(t *testing.T) {
 		}
 	})
 }
+
+// finalize keeps its memory small on a big vmlinux.unstripped: a linked
+// executable with 400 MB of debug data and relocations.
+func TestFinalizeBigInputPeakRSS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("links a 400 MB executable")
+	}
+	gcc, err := exec.LookPath("gcc")
+	if err != nil {
+		t.Skip("no gcc")
+	}
+	dir := t.TempDir()
+	src := filepath.Join(dir, "k.c")
+	os.WriteFile(src, []byte(`
+struct root { unsigned int levels; unsigned char hash[32]; };
+const struct root module_hashes_root __attribute__((section(".module_hashes"), used, aligned(4)));
+static const char modinfo[] __attribute__((section(".modinfo"), used)) = "license=GPL";
+int f(int x) { return x + 1; }
+int main(void) { return f(module_hashes_root.levels) + modinfo[0]; }
+asm(".section .debug_big,\"\",@progbits\n.skip 400000000\n.previous\n");
+`), 0o644)
+	in := filepath.Join(dir, "vmlinux.unstripped")
+	if out, err := exec.Command(gcc, "-O2", "-no-pie", "-Wl,--emit-relocs", "-o", in, src).CombinedOutput(); err != nil {
+		t.Fatalf("gcc: %v\n%s", err, out)
+	}
+	rootBin := filepath.Join(dir, "root.bin")
+	os.WriteFile(rootBin, bytes.Repeat([]byte{7}, hashesroot.Size), 0o644)
+	r, took, rss := measure(t, "finalize", "--root-bin", rootBin, in, filepath.Join(dir, "vmlinux"))
+	if r.code != 0 {
+		t.Fatalf("finalize: %+v", r)
+	}
+	t.Logf("finalize of a %d MB file: %v, peak RSS %d MB", fileSize(t, in)>>20, took, rss>>20)
+	if rss > maxRSS {
+		t.Errorf("finalize of a %d MB file peaked at %d MB RSS", fileSize(t, in)>>20, rss>>20)
+	}
+}
+
+func fileSize(t *testing.T, name string) int64 {
+	fi, err := os.Stat(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Size()
+}

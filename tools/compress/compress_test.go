@@ -316,3 +316,30 @@ func readFile(t *testing.T, name string) []byte {
 	}
 	return b
 }
+
+// Scan never fails differently from Decode, and keeps what it promises.
+func FuzzScan(f *testing.F) {
+	for _, fm := range Formats {
+		b, _ := Encode(fm, sample(5000, 3))
+		f.Add(b, uint16(1000), uint16(100))
+	}
+	f.Fuzz(func(t *testing.T, b []byte, keep, tail uint16) {
+		c, err := Scan(bytes.NewReader(b), 1<<20, int(keep), int(tail)+1)
+		want, _, werr := Decode(b, 1<<20)
+		if (err == nil) != (werr == nil) {
+			t.Fatalf("Scan error %v, Decode error %v", err, werr)
+		}
+		if err != nil {
+			return
+		}
+		if c.Size != int64(len(want)) {
+			t.Fatalf("size %d, Decode gives %d bytes", c.Size, len(want))
+		}
+		if c.Whole != nil && !bytes.Equal(c.Whole, want) || !bytes.HasSuffix(want, c.Tail) || !bytes.HasPrefix(want, c.Head) {
+			t.Fatalf("kept bytes differ from the content")
+		}
+		if c.Whole == nil && len(c.Tail) < min(len(want), int(tail)+1) {
+			t.Fatalf("tail of %d bytes, want %d", len(c.Tail), int(tail)+1)
+		}
+	})
+}

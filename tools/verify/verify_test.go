@@ -343,3 +343,27 @@ func FuzzFile(f *testing.F) {
 		}
 	})
 }
+
+// The check of a big module, from its size, its last bytes and a leaf
+// callback, decides as the check of the module held whole.
+func FuzzStreamedCheck(f *testing.F) {
+	v := loadVector(f, "n05")
+	for i := range v.bodies {
+		f.Add(v.installed(i), uint16(200))
+	}
+	f.Add([]byte(modsig.Marker), uint16(0))
+	f.Add(append(make([]byte, 13), modsig.Marker...), uint16(5))
+	f.Fuzz(func(t *testing.T, mod []byte, keep uint16) {
+		if n := len(mod) - len(modsig.Marker) - modsig.InfoSize; n >= 0 && binary.BigEndian.Uint32(mod[n+8:]) > uint32(keep) {
+			t.Skip("the tail does not hold the signature: real tails hold 64 KiB")
+		}
+		tail := mod[max(0, len(mod)-len(modsig.Marker)-modsig.InfoSize-int(keep)):]
+		r := check(view{size: int64(len(mod)), tail: tail, leaf: func(pos uint32, n int64) (merkle.Hash, error) {
+			return merkle.LeafBytes(pos, mod[:n]), nil
+		}}, v.root)
+		want := Module(mod, v.root)
+		if r.Code != want.Code && !(r.Code == ENOPKG && want.Code == ENOKEY) {
+			t.Fatalf("with %d bytes of tail: %v (%s), whole: %v (%s)", len(tail), r.Code, r.Reason, want.Code, want.Reason)
+		}
+	})
+}

@@ -273,6 +273,6 @@ echo "== end to end: tree + finalize + install, $nmod modules and $(basename "$v
 declare -A e2e_goal=([none]="-" [gzip]="-" [zstd]=">= 2x" [xz]=">= 1x")
 for comp in $e2e_comps; do
 	# xz: minutes a run, the caches are warm by now: no warm-up round.
-	if [ "$comp" = xz ]; then e2e xz "$xz_rounds" 1; else e2e "$comp" "$e2e_rounds" 0; fi
+	if [ "$comp" = xz ]; then e2e xz "$xz_rounds" 1; else e2e "$comp" "$e2e_rounds" "${E2E_FIRST:-0}"; fi
 	report "$comp" seed ours "${e2e_goal[$comp]}"
 done

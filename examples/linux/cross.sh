@@ -28,7 +28,8 @@
 # about 5 GB.  JOBS (default: CPUs) is make -j for each build.  LINUX_CACHE
 # (default WORKDIR/cache) is where the source is unpacked (a directory
 # fetch-linux-source.sh already filled is reused).  CROSS_REUSE=1 keeps
-# existing builds (for working on the later steps).
+# existing builds (for working on the later steps).  CROSS_ARCHES (default
+# "arm64 s390x") picks the architectures.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -38,7 +39,7 @@ work=$(mkdir -p "$work" && cd "$work" && pwd)
 jobs=${JOBS:-$(nproc)}
 kver=7.3
 patches=$repo/kbuild/patches/linux-$kver
-arches=(arm64 s390x)
+read -ra arches <<< "${CROSS_ARCHES:-arm64 s390x}"
 
 t0=$(date +%s)
 passed=0
@@ -57,6 +58,9 @@ declare -A qemu=([arm64]="qemu-system-aarch64 -M virt -cpu cortex-a57"
 	[s390x]="qemu-system-s390x -M s390-ccw-virtio")
 declare -A console=([arm64]=ttyAMA0 [s390x]=ttysclp0)
 declare -A order=([arm64]=little [s390x]=big)
+for a in "${arches[@]}"; do
+	[ -n "${karch[$a]:-}" ] || die "CROSS_ARCHES: $a is not one of ${!karch[*]}"
+done
 
 phase "packages"
 pkgs=(gcc libc6-dev make bc flex bison libelf-dev libssl-dev openssl dwarves

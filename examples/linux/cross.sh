@@ -1,0 +1,364 @@
+#!/usr/bin/env bash
+# examples/linux/cross.sh [WORKDIR]
+#
+# Module hashes on cross-built kernels: Debian's Linux 7.3 with all of
+# kbuild/patches/linux-7.3, built on this host for arm64 (little-endian)
+# and s390x (big-endian, relocations kept in vmlinux), booted under QEMU
+# (TCG):
+#
+#  1. packages: Debian's cross compilers and QEMU; busybox-static of each
+#     target architecture (fetch-deb.sh, without adding dpkg architectures);
+#  2. one patched source tree; per architecture tinyconfig + config.fragment
+#     + config.<arch>.fragment, built side by side with plain `make`
+#     (the in-tree kbuild patch); modhashes is run through a wrapper whose
+#     PATH holds modhashes alone, so the tree, finalize and install steps
+#     cannot reach a compiler, objcopy or openssl (the wrapper asserts it
+#     and logs each run);
+#  3. checks per architecture: vmlinux keeps the .BTF of vmlinux.unstripped;
+#     modules_install; `modhashes verify` of the installed modules;
+#     .module_hashes of the final vmlinux holds `levels` in the target's
+#     byte order (raw bytes and `modhashes inspect`); modhashes ran with the
+#     restricted PATH; then the boot of the x86_64 e2e: every in-tree module
+#     loads with enforcement, a flipped byte, another module's proof and an
+#     unsigned module are refused, `modhashes verify` predicted every outcome.
+#
+# Leaves WORKDIR/arm64/Image, WORKDIR/s390x/bzImage and the uncompressed
+# modules in WORKDIR/<arch>/lib/modules/<release>/.  Needs root for apt-get
+# and Go for modhashes.  WORKDIR (default /var/tmp/modhashes-cross) needs
+# about 5 GB.  JOBS (default: CPUs) is make -j for each build.  LINUX_CACHE
+# (default WORKDIR/cache) is where the source is unpacked (a directory
+# fetch-linux-source.sh already filled is reused).  CROSS_REUSE=1 keeps
+# existing builds (for working on the later steps).  CROSS_ARCHES (default
+# "arm64 s390x") picks the architectures.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+work=${1:-/var/tmp/modhashes-cross}
+work=$(mkdir -p "$work" && cd "$work" && pwd)
+jobs=${JOBS:-$(nproc)}
+kver=7.3
+patches=$repo/kbuild/patches/linux-$kver
+read -ra arches <<< "${CROSS_ARCHES:-arm64 s390x}"
+
+t0=$(date +%s)
+passed=0
+failed=0
+phase() { printf '\n== %s (%ds)\n' "$*" $(($(date +%s) - t0)); }
+pass() { passed=$((passed + 1)); echo "PASS: $*"; }
+fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
+die() { echo "cross: $*" >&2; echo "cross: $passed passed, $((failed + 1)) failed"; exit 1; }
+
+# Per architecture: kbuild ARCH, CROSS_COMPILE, boot image, QEMU command
+# line, console, expected byte order.
+declare -A karch=([arm64]=arm64 [s390x]=s390)
+declare -A cross=([arm64]=aarch64-linux-gnu- [s390x]=s390x-linux-gnu-)
+declare -A image=([arm64]=arch/arm64/boot/Image [s390x]=arch/s390/boot/bzImage)
+declare -A qemu=([arm64]="qemu-system-aarch64 -M virt -cpu cortex-a57"
+	[s390x]="qemu-system-s390x -M s390-ccw-virtio")
+declare -A console=([arm64]=ttyAMA0 [s390x]=ttysclp0)
+declare -A order=([arm64]=little [s390x]=big)
+for a in "${arches[@]}"; do
+	[ -n "${karch[$a]:-}" ] || die "CROSS_ARCHES: $a is not one of ${!karch[*]}"
+done
+
+phase "packages"
+pkgs=(gcc libc6-dev make bc flex bison libelf-dev libssl-dev openssl dwarves
+	cpio xz-utils kmod python3 binutils patch
+	gcc-aarch64-linux-gnu gcc-s390x-linux-gnu qemu-system-arm qemu-system-misc)
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f '${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "installing: ${missing[*]}"
+	apt-get update -q >/dev/null
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+fi
+declare -A busybox
+for a in "${arches[@]}"; do
+	d=$("$here/fetch-deb.sh" "busybox-static:$a" "$work/debs")
+	busybox[$a]=$d/bin/busybox
+	[ -x "${busybox[$a]}" ] || die "no busybox in $d"
+	echo "$a: $(cat "$d/.unpacked")"
+done
+
+phase "modhashes, and a PATH with modhashes alone"
+mkdir -p "$work/bin/restricted"
+(cd "$repo" && go build -o "$work/bin/modhashes" ./tools/modhashes)
+mh=$work/bin/modhashes
+ln -sf "$mh" "$work/bin/restricted/modhashes"
+# What kbuild runs as $(MODHASHES): no compiler (target or host), objcopy,
+# linker or openssl can be found, or it refuses to run.
+forbidden="cc gcc ld objcopy openssl"
+for a in "${arches[@]}"; do
+	forbidden+=" ${cross[$a]}gcc ${cross[$a]}ld ${cross[$a]}objcopy"
+done
+mhr=$work/bin/modhashes-restricted
+cat > "$mhr" <<EOF
+#!/bin/sh
+PATH=$work/bin/restricted
+export PATH
+for t in $forbidden; do
+	if command -v "\$t" >/dev/null 2>&1; then
+		echo "modhashes-restricted: \$t is on PATH" >&2
+		exit 1
+	fi
+done
+echo "modhashes \$1 in \$PWD: PATH=\$PATH" >> $work/restricted.log
+exec modhashes "\$@"
+EOF
+chmod +x "$mhr"
+for t in $forbidden; do
+	PATH=$work/bin/restricted command -v "$t" >/dev/null 2>&1 && die "$t found with the restricted PATH"
+	command -v "$t" >/dev/null || die "$t is not installed: the restricted PATH would prove nothing"
+done
+echo "$mhr: PATH=$work/bin/restricted, none of: $forbidden"
+for a in "${arches[@]}"; do
+	mkdir -p "$work/bin/objcopy-$a"
+	ln -sf "$(command -v "${cross[$a]}objcopy")" "$work/bin/objcopy-$a/objcopy"
+done
+
+phase "fetch Linux $kver"
+pristine=$("$here/fetch-linux-source.sh" "$kver" "${LINUX_CACHE:-$work/cache}")
+echo "$pristine"
+src=$work/src/linux-$kver
+
+export KBUILD_BUILD_TIMESTAMP='Thu Jan  1 00:00:00 UTC 2026'
+export KBUILD_BUILD_USER=modhashes KBUILD_BUILD_HOST=cross KBUILD_BUILD_VERSION=1
+kmake() { # ARCH make-args...
+	local a=$1 out=$work/$1/build map
+	shift
+	map="-fdebug-prefix-map=$src=/usr/src/linux -fdebug-prefix-map=$out=/usr/src/linux"
+	make -C "$src" O="$out" ARCH="${karch[$a]}" CROSS_COMPILE="${cross[$a]}" \
+		MODHASHES="$mhr" KCFLAGS="$map" KAFLAGS="$map" "$@"
+}
+
+reuse=0
+if [ "${CROSS_REUSE:-0}" = 1 ]; then
+	reuse=1
+	for a in "${arches[@]}"; do [ -f "$work/$a/build/vmlinux" ] || reuse=0; done
+fi
+
+if [ $reuse = 0 ]; then
+phase "source tree"
+rm -rf "$work/src" "${arches[@]/#/$work/}" "$work/restricted.log"
+mkdir -p "$work/src"
+cp -a "$pristine" "$src"
+for p in "$patches"/*.patch; do
+	patch -d "$src" -p1 -s -F0 --no-backup-if-mismatch < "$p"
+done
+echo "$src: all of $(ls "$patches" | wc -l) patches"
+
+phase "configure"
+for a in "${arches[@]}"; do
+	out=$work/$a/build
+	mkdir -p "$out"
+	kmake "$a" -s tinyconfig
+	"$src/scripts/kconfig/merge_config.sh" -m -O "$out" "$out/.config" \
+		"$here/config.fragment" "$here/config.$a.fragment" >/dev/null
+	kmake "$a" -s olddefconfig
+	# Every line of both fragments holds, but what the architecture's
+	# fragment turns off.
+	bad=0
+	while read -r line; do
+		opt=${line%%=*}
+		grep -qx "# $opt is not set" "$here/config.$a.fragment" && continue
+		grep -qx "$line" "$out/.config" || { echo "$a: not set: $line"; bad=1; }
+	done < <(grep -h '^CONFIG_' "$here/config.fragment" "$here/config.$a.fragment")
+	[ $bad = 0 ] || die "$a: configuration"
+	pass "$a: configured: $(grep -c '=[ym]$' "$out/.config") options, MODULE_HASHES and MODULE_SIG_FORCE on"
+done
+
+phase "build ${arches[*]} side by side (make -j$jobs each)"
+pids=()
+for a in "${arches[@]}"; do
+	(
+		s=$(date +%s)
+		kmake "$a" -j"$jobs" > "$work/$a/build.log" 2>&1
+		echo "$a: built in $(($(date +%s) - s))s"
+	) &
+	pids+=($!)
+done
+i=0
+for a in "${arches[@]}"; do
+	wait "${pids[$i]}" || { tail -40 "$work/$a/build.log"; die "$a: build failed (log: $work/$a/build.log)"; }
+	i=$((i + 1))
+done
+for a in "${arches[@]}"; do
+	grep -E '^  (MODHASH|BTF \[M\]) ' "$work/$a/build.log" | head -4
+done
+fi
+
+# In-guest part of the boot check: the same script for every architecture.
+init_script() {
+	cat <<'EOF'
+#!/bin/busybox sh
+/bin/busybox mount -t proc proc /proc
+/bin/busybox mount -t sysfs sysfs /sys
+echo "E2E sig_enforce=$(/bin/busybox cat /sys/module/module/parameters/sig_enforce)"
+/bin/busybox dmesg -n 1
+/bin/busybox dmesg -c > /dev/null
+while read -r name expect guest host; do
+	echo "E2E-LOAD $name $guest"
+	/bin/busybox insmod "$guest" 2>&1
+	rc=$?
+	/bin/busybox dmesg -c | /bin/busybox sed 's/^/E2E-KMSG /'
+	echo "E2E-RESULT $name rc=$rc"
+done < /cases
+echo "E2E-PROC-MODULES"
+/bin/busybox cat /proc/modules
+echo "E2E-END"
+/bin/busybox reboot -f
+EOF
+}
+
+check_arch() { # ARCH
+	local a=$1 out=$work/$1/build root=$work/$1 release mods n want levels
+	phase "$a: BTF of the final vmlinux"
+	local btf=$work/$a/btf
+	mkdir -p "$btf"
+	"$mh" section dump .BTF "$out/vmlinux.unstripped" "$btf/unstripped"
+	"$mh" section dump .BTF "$out/vmlinux" "$btf/final"
+	if cmp -s "$btf/unstripped" "$btf/final" && [ -s "$btf/final" ]; then
+		pass "$a: vmlinux has the .BTF of vmlinux.unstripped ($(stat -c %s "$btf/final") bytes)"
+	else
+		fail "$a: the .BTF of vmlinux differs from that of vmlinux.unstripped"
+	fi
+
+	phase "$a: modules_install and the boot image"
+	rm -rf "$root/lib"
+	kmake "$a" modules_install INSTALL_MOD_PATH="$root" > "$root/install.log" 2>&1 ||
+		{ cat "$root/install.log"; die "$a: modules_install failed"; }
+	release=$(cat "$out/include/config/kernel.release")
+	mods=$root/lib/modules/$release
+	cp "$out/${image[$a]}" "$root/"
+	ls -l "$root/$(basename "${image[$a]}")"
+	n=$(find "$mods/kernel" -name '*.ko*' -type f | wc -l)
+	if [ "$n" = "$(grep -c . "$out/modules.order")" ] &&
+		[ -z "$(find "$mods/kernel" -name '*.ko.*' -type f)" ]; then
+		pass "$a: $n modules installed uncompressed in $mods"
+	else
+		fail "$a: $mods has $n modules (or compressed ones), modules.order $(grep -c . "$out/modules.order")"
+	fi
+	if "$mh" verify --vmlinux "$out/vmlinux" "$mods/kernel" > "$root/verify-installed.txt"; then
+		pass "$a: modhashes verify: all $(wc -l < "$root/verify-installed.txt") installed modules would load"
+	else
+		cat "$root/verify-installed.txt"; fail "$a: modhashes verify rejects installed modules"
+	fi
+
+	# levels as the format defines it for n modules, written in the byte
+	# order of the target (its ELF header), read back raw and by inspect.
+	phase "$a: .module_hashes of the final vmlinux"
+	"$mh" section dump .module_hashes "$out/vmlinux" "$root/module_hashes.raw"
+	"$mh" inspect --json "$out/vmlinux" > "$root/inspect.json"
+	if python3 - "$out/vmlinux" "$root/module_hashes.raw" "$out/.module_hashes.bin" \
+		"$root/inspect.json" "$n" "${order[$a]}" <<'EOF'; then
+import json, math, sys
+vmlinux, raw, rootbin, inspect, n, order = sys.argv[1:]
+n = int(n)
+with open(vmlinux, "rb") as f:
+    ident = f.read(6)
+elf_order = {1: "little", 2: "big"}[ident[5]]
+raw = open(raw, "rb").read()
+want = 0 if n == 0 else 1 if n == 1 else math.ceil(math.log2(n))
+got = int.from_bytes(raw[:4], elf_order)
+rep = json.load(open(inspect))[0]["root"]
+print(f"ELF {elf_order}-endian; .module_hashes: {raw[:4].hex(' ')} | {raw[4:].hex()}")
+print(f"levels for {n} modules: {want}; raw bytes as {elf_order}-endian u32: {got}; "
+      f"inspect: levels {rep['levels']}, byte_order {rep['byte_order']}, placeholder {rep['placeholder']}")
+ok = (len(raw) == 36 and elf_order == order and got == want and want > 0
+      and int.from_bytes(raw[:4], "big" if order == "little" else "little") != want
+      and rep["levels"] == want and rep["byte_order"] == order and not rep["placeholder"]
+      and rep["hash"] == raw[4:].hex() and raw == open(rootbin, "rb").read())
+sys.exit(0 if ok else 1)
+EOF
+		pass "$a: .module_hashes holds levels in ${order[$a]}-endian order and the tree's root"
+	else
+		fail "$a: .module_hashes is not the tree's root in ${order[$a]}-endian order"
+	fi
+
+	phase "$a: modhashes ran with a PATH without compiler, objcopy or openssl"
+	grep -F " in $out:" "$work/restricted.log" | sort | uniq -c
+	local step ok=1
+	for step in tree finalize install; do
+		grep -q "^modhashes $step in $out: PATH=$work/bin/restricted\$" "$work/restricted.log" ||
+			{ echo "no run of modhashes $step"; ok=0; }
+	done
+	if [ $ok = 1 ]; then pass "$a: modhashes tree, finalize and install ran with PATH=$work/bin/restricted"
+	else fail "$a: not every modhashes step ran with the restricted PATH"; fi
+
+	phase "$a: initramfs with the installed modules and three bad ones"
+	local ir=$work/$a/initramfs flip cases
+	rm -rf "$ir" && mkdir -p "$ir/bad"
+	flip=$ir/bad/test_bitops.ko
+	cp "$mods/kernel/lib/test_bitops.ko" "$flip"
+	python3 -c 'import sys
+with open(sys.argv[1], "r+b") as f:
+    n = f.seek(0, 2) // 3
+    f.seek(n); b = f.read(1); f.seek(n); f.write(bytes([b[0] ^ 1]))' "$flip"
+	cat "$out/lib/test_hexdump.ko" "$out/lib/test_bitops.merkle" > "$ir/bad/test_hexdump.ko"
+	cp "$out/lib/test_module.ko" "$ir/bad/test_module.ko"
+	cmp -s "$flip" "$mods/kernel/lib/test_bitops.ko" && die "$a: the byte was not flipped"
+	cases=$ir/cases
+	{
+		echo "flipped-byte reject /bad/test_bitops.ko $ir/bad/test_bitops.ko"
+		echo "other-proof reject /bad/test_hexdump.ko $ir/bad/test_hexdump.ko"
+		echo "unsigned reject /bad/test_module.ko $ir/bad/test_module.ko"
+		# bootcheck.py reads .modinfo with objcopy: the target's.
+		PATH=$work/bin/objcopy-$a:$PATH python3 "$here/bootcheck.py" load-order "$out" "$mods" |
+			while read -r m; do
+				echo "$(basename "$m" .ko) ok /lib/modules/$release/kernel/$m $mods/kernel/$m"
+			done
+	} > "$cases"
+	"$mh" verify --json --vmlinux "$out/vmlinux" $(awk '{print $4}' "$cases") > "$root/verify.json" || true
+	init_script > "$ir/init"
+	{
+		echo "dir /dev 0755 0 0"
+		echo "nod /dev/console 0600 0 0 c 5 1"
+		echo "dir /proc 0755 0 0"
+		echo "dir /sys 0755 0 0"
+		echo "dir /bin 0755 0 0"
+		echo "file /bin/busybox ${busybox[$a]} 0755 0 0"
+		echo "file /init $ir/init 0755 0 0"
+		echo "file /cases $cases 0644 0 0"
+		echo "dir /bad 0755 0 0"
+		for f in "$ir"/bad/*.ko; do echo "file /bad/$(basename "$f") $f 0644 0 0"; done
+		(cd "$root" && find lib -type d | sort | sed 's|^\(.*\)$|dir /\1 0755 0 0|')
+		(cd "$root" && find lib -name '*.ko' -type f | sort | sed "s|^\(.*\)$|file /\1 $root/\1 0644 0 0|")
+	} > "$ir/list"
+	"$out/usr/gen_init_cpio" -t 0 "$ir/list" | gzip -n -9 > "$ir/initramfs.cpio.gz"
+	ls -l "$ir/initramfs.cpio.gz"
+
+	phase "$a: boot in ${qemu[$a]%% *} (TCG)"
+	local log=$root/serial.log
+	rm -f "$log"
+	# shellcheck disable=SC2086
+	timeout 300 ${qemu[$a]} -accel tcg -m 512M -smp 1 -nodefaults -display none \
+		-no-reboot -serial "file:$log" \
+		-kernel "$root/$(basename "${image[$a]}")" -initrd "$ir/initramfs.cpio.gz" \
+		-append "console=${console[$a]} loglevel=7 panic=-1 module.sig_enforce=1" ||
+		{ tail -30 "$log"; fail "$a: qemu failed or timed out (log: $log)"; return; }
+	echo "serial console: $log ($(wc -l < "$log") lines)"
+	grep -E 'E2E|Loading of|insmod|module hashes|Linux version' "$log" | head -60
+
+	phase "$a: kernel decisions vs modhashes verify"
+	if python3 "$here/bootcheck.py" check "$root/verify.json" "$cases" "$log"; then
+		pass "$a: the kernel did what modhashes verify predicted for all $(wc -l < "$cases") modules"
+	else
+		fail "$a: kernel and modhashes verify disagree"
+	fi
+}
+
+for a in "${arches[@]}"; do
+	check_arch "$a"
+done
+
+phase "summary"
+for a in "${arches[@]}"; do
+	r=$(cat "$work/$a/build/include/config/kernel.release")
+	echo "$a: $work/$a/$(basename "${image[$a]}"), $work/$a/lib/modules/$r/"
+done
+echo "total time: $(($(date +%s) - t0))s"
+echo "cross: $passed passed, $failed failed"
+[ "$failed" = 0 ]

@@ -18,6 +18,10 @@ def _kernel_modules_install_impl(ctx):
     args.add("--dest", out.path)
     args.add("--kernel-release", ctx.attr.kernel_release)
     args.add("--compress", ctx.attr.compression)
+
+    # The host's gzip/xz/zstd are not declared inputs: the pure-Go encoders
+    # keep the output a function of the declared inputs alone.
+    args.add("--builtin-encoder")
     ctx.actions.run(
         executable = ctx.executable.modhashes,
         arguments = [args],
@@ -38,7 +42,9 @@ kernel_modules_install = rule(
 The output is a directory laid out like `INSTALL_MOD_PATH`:
 `lib/modules/<kernel_release>/kernel/<module path>` with `.gz`, `.xz` or
 `.zst` added when compressed. Compression happens after the proof is
-appended, as the kernel expects.""",
+appended, as the kernel expects, with modhashes' built-in encoders: the
+host's gzip, xz and zstd that `make modules_install` runs are not inputs of
+the action.""",
     attrs = {
         "compression": attr.string(
             default = "none",

@@ -3,7 +3,11 @@
 #   tools/fuzz.sh [TIME]     default 10s per target
 # New inputs are minimized for at most 1s: minimizing ELF inputs for the
 # default minute starves the fuzzer.
+# Go 1.27 for fuzzing only: before it, a -fuzztime deadline can race a busy
+# worker and fail the target with "context deadline exceeded" and no crasher
+# (go.dev/issue/75804). The go command fetches it from the module proxy.
 set -euo pipefail
+export GOTOOLCHAIN=${FUZZ_GOTOOLCHAIN:-go1.27.3}
 cd "$(dirname "$0")/.."
 fuzztime=${1:-10s}
 grep -rl --include='*_test.go' '^func Fuzz' tools | sort | while read -r file; do

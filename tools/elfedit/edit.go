@@ -45,10 +45,10 @@ type Output struct {
 	// Removed lists the input sections dropped, by input index.
 	Removed []int
 
-	c       codec
-	chunks  []chunk
-	size    uint64
-	release func([]byte) // drops written input data from memory
+	c      codec
+	chunks []chunk
+	size   uint64
+	in     *File // the input, whose unchanged data is copied from its file
 }
 
 // chunk is data at a file offset.
@@ -117,7 +117,7 @@ func Edit(f *File, opt Options) (*Output, error) {
 		return nil, err
 	}
 	e.number()
-	o := &Output{c: f.c, release: f.release}
+	o := &Output{c: f.c, in: f}
 	if err := e.relocs(); err != nil {
 		return nil, err
 	}

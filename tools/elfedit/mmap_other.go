@@ -4,9 +4,9 @@ package elfedit
 
 import "os"
 
-func mapFile(name string) ([]byte, func() error, error) {
+func mapFile(name string) ([]byte, *os.File, func() error, error) {
 	data, err := os.ReadFile(name)
-	return data, nil, err
+	return data, nil, nil, err
 }
 
 func dropPages(whole, b []byte) {}

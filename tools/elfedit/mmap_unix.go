@@ -6,30 +6,40 @@ import (
 	"fmt"
 	"os"
 	"syscall"
-	"unsafe"
 )
 
-// mapFile maps name read-only. Empty files are returned as an empty slice.
-func mapFile(name string) ([]byte, func() error, error) {
+// mapFile maps name read-only and keeps it open as src, from which
+// unchanged parts are copied file to file (see Output.WriteTo). Files that
+// cannot be mapped (empty, not regular) are read into memory; src is nil
+// then. unmap releases the mapping and src.
+func mapFile(name string) (data []byte, src *os.File, unmap func() error, err error) {
 	fd, err := os.Open(name)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	defer fd.Close()
 	st, err := fd.Stat()
 	if err != nil {
-		return nil, nil, err
+		fd.Close()
+		return nil, nil, nil, err
 	}
 	size := st.Size()
 	if !st.Mode().IsRegular() || size == 0 || int64(int(size)) != size {
+		fd.Close()
 		data, err := os.ReadFile(name)
-		return data, nil, err
+		return data, nil, nil, err
 	}
-	data, err := syscall.Mmap(int(fd.Fd()), 0, int(size), syscall.PROT_READ, syscall.MAP_SHARED)
+	data, err = syscall.Mmap(int(fd.Fd()), 0, int(size), syscall.PROT_READ, syscall.MAP_SHARED)
 	if err != nil {
-		return nil, nil, fmt.Errorf("map %s: %w", name, err)
+		fd.Close()
+		return nil, nil, nil, fmt.Errorf("map %s: %w", name, err)
 	}
-	return data, func() error { return syscall.Munmap(data) }, nil
+	return data, fd, func() error {
+		err := syscall.Munmap(data)
+		if cerr := fd.Close(); err == nil {
+			err = cerr
+		}
+		return err
+	}, nil
 }
 
 // dropPages tells the kernel that the pages of b, a part of the mapping
@@ -38,17 +48,13 @@ func mapFile(name string) ([]byte, func() error, error) {
 // mapping does not grow it by the file's size. Pages only partly inside b
 // and slices outside whole are left alone.
 func dropPages(whole, b []byte) {
-	if len(b) == 0 || len(whole) == 0 {
+	off, ok := offsetIn(whole, b)
+	if !ok || len(b) == 0 {
 		return
 	}
-	base := uintptr(unsafe.Pointer(unsafe.SliceData(whole)))
-	p := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
-	if p < base || p+uintptr(len(b)) > base+uintptr(len(whole)) {
-		return
-	}
-	page := uintptr(os.Getpagesize())
-	start := (p - base + page - 1) &^ (page - 1)
-	end := (p - base + uintptr(len(b))) &^ (page - 1)
+	page := os.Getpagesize()
+	start := (off + page - 1) &^ (page - 1)
+	end := (off + len(b)) &^ (page - 1)
 	if end > start {
 		syscall.Madvise(whole[start:end], syscall.MADV_DONTNEED)
 	}

@@ -5,6 +5,8 @@ import (
 	"debug/elf"
 	"encoding/binary"
 	"fmt"
+	"os"
+	"unsafe"
 )
 
 // File is a parsed ELF file. Its section contents are sub-slices of Data,
@@ -19,6 +21,7 @@ type File struct {
 	Shndx    int       // index of its SHT_SYMTAB_SHNDX section, 0 if none
 
 	c     codec
+	src   *os.File // the mapped file, open; nil when Data was read
 	unmap func() error
 }
 
@@ -31,6 +34,19 @@ func (f *File) release(b []byte) {
 	}
 }
 
+// offsetIn returns where b starts in whole, if b is a sub-slice of whole.
+func offsetIn(whole, b []byte) (int, bool) {
+	if len(whole) == 0 {
+		return 0, false
+	}
+	base := uintptr(unsafe.Pointer(unsafe.SliceData(whole)))
+	p := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	if p < base || p-base > uintptr(len(whole)) || uintptr(len(b)) > uintptr(len(whole))-(p-base) {
+		return 0, false
+	}
+	return int(p - base), true
+}
+
 // Class is ELFCLASS32 or ELFCLASS64.
 func (f *File) Class() elf.Class { return f.c.class }
 
@@ -39,7 +55,7 @@ func (f *File) ByteOrder() binary.ByteOrder { return f.c.bo }
 
 // Open maps (or reads) the named file and parses it. Close releases it.
 func Open(name string) (*File, error) {
-	data, unmap, err := mapFile(name)
+	data, src, unmap, err := mapFile(name)
 	if err != nil {
 		return nil, err
 	}
@@ -50,7 +66,7 @@ func Open(name string) (*File, error) {
 		}
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	f.unmap = unmap
+	f.src, f.unmap = src, unmap
 	return f, nil
 }
 
@@ -60,7 +76,7 @@ func (f *File) Close() error {
 		return nil
 	}
 	err := f.unmap()
-	f.unmap = nil
+	f.unmap, f.src = nil, nil
 	f.Data = nil
 	return err
 }

@@ -1,6 +1,6 @@
 package elfedit
 
-import "sort"
+import "slices"
 
 // strtab builds a string table the way BFD does (elf-strtab.c): strings
 // are kept once, in the order first added; a string that is the tail of a
@@ -36,14 +36,14 @@ func (t *strtab) add(s string) int {
 func (t *strtab) finalize() {
 	n := len(t.strs)
 	t.offs = make([]uint32, n)
-	order := make([]int, n)
+	order := make([]int32, n)
 	for i := range order {
-		order[i] = i
+		order[i] = int32(i)
 	}
 	// Sort by the reversed strings: a string sorts right before the
 	// strings it is a suffix of. The strings are distinct, so the order
 	// is total and any sort gives BFD's result.
-	sort.Slice(order, func(a, b int) bool { return revLess(t.strs[order[a]], t.strs[order[b]]) })
+	slices.SortFunc(order, func(a, b int32) int { return revCompare(t.strs[a], t.strs[b]) })
 	suffixOf := make([]int, n)
 	for i := range suffixOf {
 		suffixOf[i] = -1
@@ -53,7 +53,7 @@ func (t *strtab) finalize() {
 		for k := n - 2; k >= 0; k-- {
 			c := order[k]
 			if len(t.strs[e]) > len(t.strs[c]) && t.strs[e][len(t.strs[e])-len(t.strs[c]):] == t.strs[c] {
-				suffixOf[c] = e
+				suffixOf[c] = int(e)
 			} else {
 				e = c
 			}
@@ -95,16 +95,16 @@ func (t *strtab) bytes() []byte {
 	return b
 }
 
-// revLess compares a and b from their last byte backwards; a proper suffix
-// is less than the longer string (BFD's strrevcmp).
-func revLess(a, b string) bool {
+// revCompare compares a and b from their last byte backwards; a proper
+// suffix sorts before the longer string (BFD's strrevcmp).
+func revCompare(a, b string) int {
 	i, j := len(a)-1, len(b)-1
 	for i >= 0 && j >= 0 {
 		if a[i] != b[j] {
-			return a[i] < b[j]
+			return int(a[i]) - int(b[j])
 		}
 		i--
 		j--
 	}
-	return len(a) < len(b)
+	return len(a) - len(b)
 }

@@ -9,6 +9,12 @@ import (
 	"github.com/modhashes/modhashes/tools/atomicfile"
 )
 
+// copyMin is the size from which unchanged input data is copied file to
+// file (copy_file_range where the system has it) instead of through memory:
+// several times faster for a vmlinux, and its pages never enter the
+// process's resident set.
+const copyMin = 64 << 10
+
 // WriteTo writes the output file to w. Bytes no structure covers (gaps
 // left by removed sections, alignment padding) are zero.
 func (o *Output) WriteTo(w io.Writer) (int64, error) {
@@ -23,6 +29,16 @@ func (o *Output) WriteTo(w io.Writer) (int64, error) {
 			}
 			pos += n
 		}
+		if off, ok := o.fromInput(ch.data); ok {
+			if err := bw.Flush(); err != nil {
+				return int64(pos), err
+			}
+			if err := o.copyInput(w, off, int64(len(ch.data))); err != nil {
+				return int64(pos), err
+			}
+			pos += uint64(len(ch.data))
+			continue
+		}
 		// In pieces, each released once written (copied to the buffer
 		// or the file): a mapped input then never is resident whole.
 		for rest := ch.data; len(rest) > 0; {
@@ -30,14 +46,38 @@ func (o *Output) WriteTo(w io.Writer) (int64, error) {
 			if _, err := bw.Write(piece); err != nil {
 				return int64(pos), err
 			}
-			if o.release != nil {
-				o.release(piece)
+			if o.in != nil {
+				o.in.release(piece)
 			}
 			pos += uint64(len(piece))
 			rest = rest[len(piece):]
 		}
 	}
 	return int64(pos), bw.Flush()
+}
+
+// fromInput tells whether data is a big enough part of the open, mapped
+// input to be copied from its file, and where it starts there.
+func (o *Output) fromInput(data []byte) (int64, bool) {
+	if o.in == nil || o.in.src == nil || len(data) < copyMin {
+		return 0, false
+	}
+	off, ok := offsetIn(o.in.Data, data)
+	return int64(off), ok
+}
+
+// copyInput copies n bytes at off of the input file to w. io.Copy hands
+// an *os.File destination the source file itself, so the kernel copies.
+func (o *Output) copyInput(w io.Writer, off, n int64) error {
+	src := o.in.src
+	if _, err := src.Seek(off, io.SeekStart); err != nil {
+		return fmt.Errorf("read %s: %w", src.Name(), err)
+	}
+	got, err := io.Copy(w, &io.LimitedReader{R: src, N: n})
+	if err == nil && got != n {
+		err = fmt.Errorf("read %s: %d bytes at offset %#x, the file has changed", src.Name(), n, off)
+	}
+	return err
 }
 
 // WriteFile writes the output to name through a temporary file renamed

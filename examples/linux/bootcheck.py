@@ -29,7 +29,7 @@ KERNEL_REASON = {
 
 def modinfo(path):
     with tempfile.NamedTemporaryFile() as tmp:
-        subprocess.run(["objcopy", "-O", "binary", "--only-section=.modinfo",
+        subprocess.run([os.environ.get("OBJCOPY", "objcopy"), "-O", "binary", "--only-section=.modinfo",
                         path, tmp.name], check=True)
         data = open(tmp.name, "rb").read()
     info = {}

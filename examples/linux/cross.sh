@@ -33,6 +33,8 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=examples/linux/initramfs.sh
+. "$here/initramfs.sh"
 repo=$(cd "$here/../.." && pwd)
 work=${1:-/var/tmp/modhashes-cross}
 work=$(mkdir -p "$work" && cd "$work" && pwd)
@@ -114,10 +116,6 @@ for t in $forbidden; do
 	command -v "$t" >/dev/null || die "$t is not installed: the restricted PATH would prove nothing"
 done
 echo "$mhr: PATH=$work/bin/restricted, none of: $forbidden"
-for a in "${arches[@]}"; do
-	mkdir -p "$work/bin/objcopy-$a"
-	ln -sf "$(command -v "${cross[$a]}objcopy")" "$work/bin/objcopy-$a/objcopy"
-done
 
 phase "fetch Linux $kver"
 pristine=$("$here/fetch-linux-source.sh" "$kver" "${LINUX_CACHE:-$work/cache}")
@@ -189,29 +187,6 @@ for a in "${arches[@]}"; do
 	grep -E '^  (MODHASH|BTF \[M\]) ' "$work/$a/build.log" | head -4
 done
 fi
-
-# In-guest part of the boot check: the same script for every architecture.
-init_script() {
-	cat <<'EOF'
-#!/bin/busybox sh
-/bin/busybox mount -t proc proc /proc
-/bin/busybox mount -t sysfs sysfs /sys
-echo "E2E sig_enforce=$(/bin/busybox cat /sys/module/module/parameters/sig_enforce)"
-/bin/busybox dmesg -n 1
-/bin/busybox dmesg -c > /dev/null
-while read -r name expect guest host; do
-	echo "E2E-LOAD $name $guest"
-	/bin/busybox insmod "$guest" 2>&1
-	rc=$?
-	/bin/busybox dmesg -c | /bin/busybox sed 's/^/E2E-KMSG /'
-	echo "E2E-RESULT $name rc=$rc"
-done < /cases
-echo "E2E-PROC-MODULES"
-/bin/busybox cat /proc/modules
-echo "E2E-END"
-/bin/busybox reboot -f
-EOF
-}
 
 check_arch() { # ARCH
 	local a=$1 out=$work/$1/build root=$work/$1 release mods n want levels
@@ -289,46 +264,9 @@ EOF
 	else fail "$a: not every modhashes step ran with the restricted PATH"; fi
 
 	phase "$a: initramfs with the installed modules and three bad ones"
-	local ir=$work/$a/initramfs flip cases
-	rm -rf "$ir" && mkdir -p "$ir/bad"
-	flip=$ir/bad/test_bitops.ko
-	cp "$mods/kernel/lib/test_bitops.ko" "$flip"
-	python3 -c 'import sys
-with open(sys.argv[1], "r+b") as f:
-    n = f.seek(0, 2) // 3
-    f.seek(n); b = f.read(1); f.seek(n); f.write(bytes([b[0] ^ 1]))' "$flip"
-	cat "$out/lib/test_hexdump.ko" "$out/lib/test_bitops.merkle" > "$ir/bad/test_hexdump.ko"
-	cp "$out/lib/test_module.ko" "$ir/bad/test_module.ko"
-	cmp -s "$flip" "$mods/kernel/lib/test_bitops.ko" && die "$a: the byte was not flipped"
-	cases=$ir/cases
-	{
-		echo "flipped-byte reject /bad/test_bitops.ko $ir/bad/test_bitops.ko"
-		echo "other-proof reject /bad/test_hexdump.ko $ir/bad/test_hexdump.ko"
-		echo "unsigned reject /bad/test_module.ko $ir/bad/test_module.ko"
-		# bootcheck.py reads .modinfo with objcopy: the target's.
-		PATH=$work/bin/objcopy-$a:$PATH python3 "$here/bootcheck.py" load-order "$out" "$mods" |
-			while read -r m; do
-				echo "$(basename "$m" .ko) ok /lib/modules/$release/kernel/$m $mods/kernel/$m"
-			done
-	} > "$cases"
-	"$mh" verify --json --vmlinux "$out/vmlinux" $(awk '{print $4}' "$cases") > "$root/verify.json" || true
-	init_script > "$ir/init"
-	{
-		echo "dir /dev 0755 0 0"
-		echo "nod /dev/console 0600 0 0 c 5 1"
-		echo "dir /proc 0755 0 0"
-		echo "dir /sys 0755 0 0"
-		echo "dir /bin 0755 0 0"
-		echo "file /bin/busybox ${busybox[$a]} 0755 0 0"
-		echo "file /init $ir/init 0755 0 0"
-		echo "file /cases $cases 0644 0 0"
-		echo "dir /bad 0755 0 0"
-		for f in "$ir"/bad/*.ko; do echo "file /bad/$(basename "$f") $f 0644 0 0"; done
-		(cd "$root" && find lib -type d | sort | sed 's|^\(.*\)$|dir /\1 0755 0 0|')
-		(cd "$root" && find lib -name '*.ko' -type f | sort | sed "s|^\(.*\)$|file /\1 $root/\1 0644 0 0|")
-	} > "$ir/list"
-	"$out/usr/gen_init_cpio" -t 0 "$ir/list" | gzip -n -9 > "$ir/initramfs.cpio.gz"
-	ls -l "$ir/initramfs.cpio.gz"
+	local ir=$work/$a/initramfs cases=$work/$a/initramfs/cases
+	OBJCOPY=${cross[$a]}objcopy boot_initramfs "$ir" "$out" "$root" "$release" "${busybox[$a]}" \
+		"$mh" "$root/verify.json" || die "$a: initramfs"
 
 	phase "$a: boot in ${qemu[$a]%% *} (TCG)"
 	local log=$root/serial.log

@@ -28,6 +28,8 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=examples/linux/initramfs.sh
+. "$here/initramfs.sh"
 repo=$(cd "$here/../.." && pwd)
 work=${1:-/var/tmp/modhashes-e2e}
 jobs=${JOBS:-$(nproc)}
@@ -280,67 +282,9 @@ else fail "the two PKCS#7-signed modules are identical"; fi
 
 phase "initramfs with the modules of A and three bad ones"
 ir=$work/initramfs
-rm -rf "$ir" && mkdir -p "$ir/bad"
-# A module with one flipped byte (its proof unchanged), a module carrying
-# another module's proof, and a module without any trailer.
-flip=$ir/bad/test_bitops.ko
-cp "$modA/kernel/lib/test_bitops.ko" "$flip"
-python3 -c 'import sys
-with open(sys.argv[1], "r+b") as f:
-    n = f.seek(0, 2) // 3
-    f.seek(n); b = f.read(1); f.seek(n); f.write(bytes([b[0] ^ 1]))' "$flip"
-cat "$outA/lib/test_hexdump.ko" "$outA/lib/test_bitops.merkle" > "$ir/bad/test_hexdump.ko"
-cp "$outA/lib/test_module.ko" "$ir/bad/test_module.ko"
-cmp -s "$flip" "$modA/kernel/lib/test_bitops.ko" && die "the byte was not flipped"
-
 cases=$ir/cases
-{
-	echo "flipped-byte reject /bad/test_bitops.ko $ir/bad/test_bitops.ko"
-	echo "other-proof reject /bad/test_hexdump.ko $ir/bad/test_hexdump.ko"
-	echo "unsigned reject /bad/test_module.ko $ir/bad/test_module.ko"
-	python3 "$here/bootcheck.py" load-order "$outA" "$modA" | while read -r m; do
-		echo "$(basename "$m" .ko) ok /lib/modules/$release/kernel/$m $modA/kernel/$m"
-	done
-} > "$cases"
-"$mh" verify --json --vmlinux "$outA/vmlinux" $(awk '{print $4}' "$cases") > "$work/verify.json" || true
-
-cat > "$ir/init" <<'EOF'
-#!/bin/busybox sh
-/bin/busybox mount -t proc proc /proc
-/bin/busybox mount -t sysfs sysfs /sys
-echo "E2E sig_enforce=$(/bin/busybox cat /sys/module/module/parameters/sig_enforce)"
-# The console prints kernel messages late: quiet it, and print what each
-# insmod logged from the ring buffer instead.
-/bin/busybox dmesg -n 1
-/bin/busybox dmesg -c > /dev/null
-while read -r name expect guest host; do
-	echo "E2E-LOAD $name $guest"
-	/bin/busybox insmod "$guest" 2>&1
-	rc=$?
-	/bin/busybox dmesg -c | /bin/busybox sed 's/^/E2E-KMSG /'
-	echo "E2E-RESULT $name rc=$rc"
-done < /cases
-echo "E2E-PROC-MODULES"
-/bin/busybox cat /proc/modules
-echo "E2E-END"
-/bin/busybox reboot -f
-EOF
-{
-	echo "dir /dev 0755 0 0"
-	echo "nod /dev/console 0600 0 0 c 5 1"
-	echo "dir /proc 0755 0 0"
-	echo "dir /sys 0755 0 0"
-	echo "dir /bin 0755 0 0"
-	echo "file /bin/busybox $busybox 0755 0 0"
-	echo "file /init $ir/init 0755 0 0"
-	echo "file /cases $cases 0644 0 0"
-	echo "dir /bad 0755 0 0"
-	for f in "$ir"/bad/*.ko; do echo "file /bad/$(basename "$f") $f 0644 0 0"; done
-	(cd "$rootA" && find lib -type d | sort | sed 's|^\(.*\)$|dir /\1 0755 0 0|')
-	(cd "$rootA" && find lib -name '*.ko' -type f | sort | sed "s|^\(.*\)$|file /\1 $rootA/\1 0644 0 0|")
-} > "$ir/list"
-"$outA/usr/gen_init_cpio" -t 0 "$ir/list" | gzip -n -9 > "$ir/initramfs.cpio.gz"
-ls -l "$ir/initramfs.cpio.gz"
+boot_initramfs "$ir" "$outA" "$rootA" "$release" "$busybox" "$mh" "$work/verify.json" ||
+	die "initramfs"
 
 phase "boot A in qemu-system-x86_64 (TCG)"
 log=$work/serial.log

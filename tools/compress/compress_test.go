@@ -3,6 +3,7 @@ package compress
 import (
 	"bytes"
 	"errors"
+	"io"
 	"math/rand"
 	"os"
 	"os/exec"
@@ -342,4 +343,48 @@ func FuzzScan(f *testing.F) {
 			t.Fatalf("tail of %d bytes, want %d", len(c.Tail), int(tail)+1)
 		}
 	})
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// A stream that expands past the limit is refused when its output crosses
+// the limit, not after decompressing the rest: NewReader has read only the
+// part of the input the limit needs, plus its buffers.
+func TestRefusedAtLimit(t *testing.T) {
+	const limit, total = 256 << 10, 4 << 20
+	data := sample(total, 7)
+	for _, f := range Formats[1:] {
+		t.Run(f.String(), func(t *testing.T) {
+			enc, err := Encode(f, data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			in := &countingReader{r: bytes.NewReader(enc)}
+			dec, _, err := NewReader(in, limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer dec.Close()
+			n, err := io.Copy(io.Discard, dec)
+			if !errors.Is(err, ErrTooLarge) || n != limit {
+				t.Fatalf("%d bytes, error %v; want %d bytes and ErrTooLarge", n, err, limit)
+			}
+			// A sixteenth of the output needs about a sixteenth of the
+			// input; a quarter leaves room for the decoders' buffers.
+			if in.n > int64(len(enc))/4 {
+				t.Errorf("read %d of %d compressed bytes to refuse at %d of %d bytes", in.n, len(enc), limit, total)
+			}
+			t.Logf("read %d of %d compressed bytes", in.n, len(enc))
+		})
+	}
 }

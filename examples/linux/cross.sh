@@ -9,14 +9,13 @@
 #  1. packages: Debian's cross compilers and QEMU; busybox-static of each
 #     target architecture (fetch-deb.sh, without adding dpkg architectures);
 #  2. one patched source tree; per architecture tinyconfig + config.fragment
-#     + config.<arch>.fragment (+ config.no-btf.fragment unless CROSS_BTF=1),
-#     built side by side with plain `make`
+#     + config.<arch>.fragment, built side by side with plain `make`
 #     (the in-tree kbuild patch); modhashes is run through a wrapper whose
 #     PATH holds modhashes alone, so the tree, finalize and install steps
 #     cannot reach a compiler, objcopy or openssl (the wrapper asserts it
 #     and logs each run);
-#  3. checks per architecture: with CROSS_BTF=1, vmlinux keeps the .BTF of
-#     vmlinux.unstripped; modules_install; `modhashes verify` of the installed modules;
+#  3. checks per architecture: vmlinux keeps the .BTF of vmlinux.unstripped;
+#     modules_install; `modhashes verify` of the installed modules;
 #     .module_hashes of the final vmlinux holds `levels` in the target's
 #     byte order (raw bytes and `modhashes inspect`); modhashes ran with the
 #     restricted PATH; then the boot of the x86_64 e2e: every in-tree module
@@ -30,8 +29,7 @@
 # (default WORKDIR/cache) is where the source is unpacked (a directory
 # fetch-linux-source.sh already filled is reused).  CROSS_REUSE=1 keeps
 # existing builds (for working on the later steps).  CROSS_ARCHES (default
-# "arm64 s390x") picks the architectures.  CROSS_BTF=1 builds with debug
-# information and module BTF (pahole), about twice the build time.
+# "arm64 s390x") picks the architectures.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -44,7 +42,6 @@ jobs=${JOBS:-$(nproc)}
 kver=7.3
 patches=$repo/kbuild/patches/linux-$kver
 read -ra arches <<< "${CROSS_ARCHES:-arm64 s390x}"
-btf=${CROSS_BTF:-0}
 
 t0=$(date +%s)
 passed=0
@@ -156,17 +153,17 @@ for a in "${arches[@]}"; do
 	out=$work/$a/build
 	mkdir -p "$out"
 	kmake "$a" -s tinyconfig
-	fragments=("$here/config.fragment" "$here/config.$a.fragment")
-	[ "$btf" = 1 ] || fragments+=("$here/config.no-btf.fragment")
-	"$src/scripts/kconfig/merge_config.sh" -m -O "$out" "$out/.config" "${fragments[@]}" >/dev/null
+	"$src/scripts/kconfig/merge_config.sh" -m -O "$out" "$out/.config" \
+		"$here/config.fragment" "$here/config.$a.fragment" >/dev/null
 	kmake "$a" -s olddefconfig
-	# Every line of the fragments holds, but what a later one turns off.
+	# Every line of both fragments holds, but what the architecture's
+	# fragment turns off.
 	bad=0
 	while read -r line; do
 		opt=${line%%=*}
-		grep -qx "# $opt is not set" "${fragments[@]:1}" && continue
+		grep -qx "# $opt is not set" "$here/config.$a.fragment" && continue
 		grep -qx "$line" "$out/.config" || { echo "$a: not set: $line"; bad=1; }
-	done < <(grep -h '^CONFIG_' "${fragments[@]}")
+	done < <(grep -h '^CONFIG_' "$here/config.fragment" "$here/config.$a.fragment")
 	[ $bad = 0 ] || die "$a: configuration"
 	pass "$a: configured: $(grep -c '=[ym]$' "$out/.config") options, MODULE_HASHES and MODULE_SIG_FORCE on"
 done
@@ -193,17 +190,15 @@ fi
 
 check_arch() { # ARCH
 	local a=$1 out=$work/$1/build root=$work/$1 release mods n want levels
-	if [ "$btf" = 1 ]; then
-		phase "$a: BTF of the final vmlinux"
-		local dumps=$work/$a/btf
-		mkdir -p "$dumps"
-		"$mh" section dump .BTF "$out/vmlinux.unstripped" "$dumps/unstripped"
-		"$mh" section dump .BTF "$out/vmlinux" "$dumps/final"
-		if cmp -s "$dumps/unstripped" "$dumps/final" && [ -s "$dumps/final" ]; then
-			pass "$a: vmlinux has the .BTF of vmlinux.unstripped ($(stat -c %s "$dumps/final") bytes)"
-		else
-			fail "$a: the .BTF of vmlinux differs from that of vmlinux.unstripped"
-		fi
+	phase "$a: BTF of the final vmlinux"
+	local btf=$work/$a/btf
+	mkdir -p "$btf"
+	"$mh" section dump .BTF "$out/vmlinux.unstripped" "$btf/unstripped"
+	"$mh" section dump .BTF "$out/vmlinux" "$btf/final"
+	if cmp -s "$btf/unstripped" "$btf/final" && [ -s "$btf/final" ]; then
+		pass "$a: vmlinux has the .BTF of vmlinux.unstripped ($(stat -c %s "$btf/final") bytes)"
+	else
+		fail "$a: the .BTF of vmlinux differs from that of vmlinux.unstripped"
 	fi
 
 	phase "$a: modules_install and the boot image"

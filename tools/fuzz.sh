@@ -7,7 +7,7 @@
 # worker and fail the target with "context deadline exceeded" and no crasher
 # (go.dev/issue/75804). The go command fetches it from the module proxy.
 set -euo pipefail
-export GOTOOLCHAIN=${FUZZ_GOTOOLCHAIN:-go1.27.3}
+export GOTOOLCHAIN=go1.27.3
 cd "$(dirname "$0")/.."
 fuzztime=${1:-10s}
 grep -rl --include='*_test.go' '^func Fuzz' tools | sort | while read -r file; do

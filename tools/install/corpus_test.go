@@ -96,16 +96,12 @@ func TestCorpus(t *testing.T) {
 			if f == compress.XZ {
 				// kbuild's xz takes minutes for the whole corpus: a build
 				// of every eighth module, hundreds of all sizes.
-				var lines strings.Builder
+				var every8th []modorder.Entry
 				for i := 0; i < len(entries); i += 8 {
-					lines.WriteString(entries[i].Path + "\n")
+					every8th = append(every8th, entries[i])
 				}
-				order = filepath.Join(t.TempDir(), "modules.order")
-				writeFile(t, order, lines.String())
-				sub, err := treegen.Hash(treegen.Options{ObjTree: objtree, Order: order})
-				if err != nil {
-					t.Fatal(err)
-				}
+				var sub *treegen.Result
+				order, sub = buildOf(t, objtree, every8th)
 				proofs = t.TempDir()
 				if err := sub.WriteProofs(proofs); err != nil {
 					t.Fatal(err)
@@ -148,16 +144,7 @@ func TestCorpus(t *testing.T) {
 			// The whole tree checked against the root of a build without
 			// its last module: every proof fails, all agree on another root.
 			if f == compress.None {
-				order := filepath.Join(t.TempDir(), "modules.order")
-				var lines strings.Builder
-				for _, e := range entries[:len(entries)-1] {
-					lines.WriteString(e.Path + "\n")
-				}
-				writeFile(t, order, lines.String())
-				other, err := treegen.Hash(treegen.Options{ObjTree: objtree, Order: order})
-				if err != nil {
-					t.Fatal(err)
-				}
+				_, other := buildOf(t, objtree, entries[:len(entries)-1])
 				rs, err := verify.Files(files, other.Root(), 0)
 				if err != nil {
 					t.Fatal(err)
@@ -173,6 +160,23 @@ func TestCorpus(t *testing.T) {
 			}
 		})
 	}
+}
+
+// buildOf hashes the tree of a build of some of objtree's modules,
+// returning its modules.order.
+func buildOf(t *testing.T, objtree string, entries []modorder.Entry) (string, *treegen.Result) {
+	t.Helper()
+	var lines strings.Builder
+	for _, e := range entries {
+		lines.WriteString(e.Path + "\n")
+	}
+	order := filepath.Join(t.TempDir(), "modules.order")
+	writeFile(t, order, lines.String())
+	tree, err := treegen.Hash(treegen.Options{ObjTree: objtree, Order: order})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return order, tree
 }
 
 // negatives tampers with a few installed modules and expects exactly those

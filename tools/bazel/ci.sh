@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The Bazel part of CI, from a clean machine:
+# The Bazel part of CI, from a clean machine, on Bazel 7.7.1 with bzlmod only:
 #
-#   1. setup          tools/bazel/setup.sh (Debian packages, rules_go, Gazelle, buildifier)
+#   1. setup          tools/bazel/setup.sh (sid chroot with Bazel, rules_go,
+#                     Gazelle, stand-ins, Go module proxy copy, buildifier)
 #   2. buildifier     every Starlark file we own is formatted and lint-clean
-#   3. gazelle        the Go BUILD files and tools/bazel/go_deps.bzl are current
+#   3. gazelle        the Go BUILD files are current
 #   4. test           bazel test //... (Go tests, docs check, mini kernel, loader),
 #                     filling a disk cache and a real remote cache (bazel-remote
 #                     on 127.0.0.1, built from the Go module proxy)
@@ -14,6 +15,12 @@
 #                     outputs byte-identical to the first checkout's
 #   7. incremental    one module's source changed: exactly that module, the
 #                     tree, the final vmlinux and the installs re-run
+#   8. consumer       examples/bzlmod-consumer, copied elsewhere, builds and
+#                     tests against this checkout through bazel_dep
+#
+# Along the way it prints how often the Go standard library was compiled
+# and checks that every action can run remotely (no local-only tags, no
+# checkout or output-base path in any command line).
 #
 # then shuts down every Bazel server it started and stops bazel-remote by PID.
 # Scratch space: $MODHASHES_CI_TMP (default /tmp/modhashes-bazel-ci.$$).
@@ -22,12 +29,18 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 cd "$root"
-deps=$root/.cache/bazel-deps
+home=${MODHASHES_BAZEL_HOME:-/var/tmp/modhashes-bazel}
+bazel=$here/bazel
 tmp=${MODHASHES_CI_TMP:-/tmp/modhashes-bazel-ci.$$}
 BAZEL_REMOTE_VERSION=v1.3.3
 PIPELINE=//examples/minikernel:pipeline_outputs
 # Actions that build the kernel, the modules and the pipeline outputs.
 PIPELINE_MNEMONICS='CppCompile|CppLink|CppArchive|Genrule|ModHashesTree|ModHashesFinalize|ModHashesInstall'
+# Go tests that compare with the system's objcopy byte for byte.
+objcopy_tests=(//tools/elfedit:elfedit_test //tools/finalize:finalize_test)
+objcopy_skip='MatchesObjcopy'
+# Configurations that compile the standard library: target and exec.
+STDLIB_MAX=2
 
 start=$SECONDS
 step() { printf '\n=== bazel ci: %s (%ds)\n' "$*" $((SECONDS - start)); }
@@ -44,10 +57,10 @@ remote_build=
 cleanup() {
 	local c
 	[ -z "$remote_build" ] || kill "$remote_build" 2>/dev/null || true
-	(cd "$root" && bazel shutdown 2>/dev/null) || true
+	(cd "$root" && "$bazel" shutdown 2>/dev/null) || true
 	# Scratch checkouts go away, and so do their output bases.
 	for c in "${checkouts[@]:1}"; do
-		[ -d "$c" ] && (cd "$c" && bazel clean --expunge 2>/dev/null) || true
+		[ -d "$c" ] && (cd "$c" && "$bazel" clean --expunge 2>/dev/null) || true
 	done
 	if [ -n "$remote_pid" ]; then
 		kill "$remote_pid" 2>/dev/null || true
@@ -62,8 +75,7 @@ ci=(--config=ci)
 common=("${ci[@]}")
 
 # bazel-remote builds in the background while setup and buildifier run.
-# Not in $deps/bin: setup.sh replaces that directory.
-remote_bin=$deps/bazel-remote/bazel-remote-$BAZEL_REMOTE_VERSION
+remote_bin=$home/bazel-remote/bazel-remote-$BAZEL_REMOTE_VERSION
 (
 	set -e
 	if [ ! -x "$remote_bin" ]; then
@@ -79,12 +91,13 @@ remote_build=$!
 
 step setup
 "$here/setup.sh"
+echo "environment: $home, $(du -sh "$home" 2>/dev/null | cut -f1) ($("$bazel" --version 2>/dev/null))"
 
 step buildifier
-mapfile -t starlark < <(git ls-files -co --exclude-standard -- WORKSPACE MODULE.bazel BUILD.bazel rules examples/minikernel tools |
+mapfile -t starlark < <(git ls-files -co --exclude-standard -- WORKSPACE MODULE.bazel BUILD.bazel rules examples/minikernel examples/bzlmod-consumer tools |
 	grep -E '(^|/)(WORKSPACE|MODULE\.bazel|BUILD\.bazel|BUILD)$|\.bzl$' | while read -r f; do [ -f "$f" ] && echo "$f"; done)
-"$deps/bin/buildifier" --mode=check --lint=warn "${starlark[@]}" ||
-	die "buildifier: run $deps/bin/buildifier --lint=fix on the files above"
+"$home/bin/buildifier" --mode=check --lint=warn "${starlark[@]}" ||
+	die "buildifier: run $home/bin/buildifier --lint=fix on the files above"
 echo "${#starlark[@]} Starlark files clean"
 
 step "bazel-remote $BAZEL_REMOTE_VERSION"
@@ -108,31 +121,67 @@ common+=("${disk[@]}" "${remote[@]}")
 
 # The cache checks need every action of this checkout to run (and upload):
 # start from an empty output base.
-bazel clean >/dev/null 2>&1
+"$bazel" clean >/dev/null 2>&1
 
 step gazelle
-bazel run "${common[@]}" //:gazelle -- -mode=diff >"$tmp/gazelle.diff" 2>&1 || {
+"$bazel" run "${common[@]}" //:gazelle -- -mode=diff >"$tmp/gazelle.diff" 2>&1 || {
 	cat "$tmp/gazelle.diff"
-	die "Go BUILD files are stale: run 'bazel run //:gazelle'"
+	die "Go BUILD files are stale: run 'tools/bazel/bazel run //:gazelle'"
 }
-cp tools/bazel/go_deps.bzl "$tmp/go_deps.bzl"
-bazel run "${common[@]}" //:gazelle-update-repos >/dev/null 2>&1 || die "gazelle update-repos failed"
-if ! cmp -s tools/bazel/go_deps.bzl "$tmp/go_deps.bzl"; then
-	diff -u "$tmp/go_deps.bzl" tools/bazel/go_deps.bzl || true
-	cp "$tmp/go_deps.bzl" tools/bazel/go_deps.bzl
-	die "tools/bazel/go_deps.bzl is stale: run 'bazel run //:gazelle-update-repos'"
-fi
-echo "BUILD files and go_deps.bzl current"
+echo "BUILD files current"
 
 
 step "bazel test //..."
 status=0
-bazel test "${common[@]}" //... 2>&1 | tee "$tmp/test.log" || status=$?
+# Every action of the test build goes to the execution log, for the
+# standard-library count below.
+"$bazel" test "${common[@]}" --execution_log_json_file="$tmp/test.json" \
+	-- //... "${objcopy_tests[@]/#/-}" 2>&1 | tee "$tmp/test.log" || status=$?
+# The objcopy-equivalence tests compare with the system's objcopy: the
+# chroot's is sid's binutils snapshot, not the binutils 2.40 the Go tests
+# (tools/test.sh) run against. Everything else in them runs here.
+"$bazel" test "${common[@]}" --test_arg=-test.skip="$objcopy_skip" \
+	"${objcopy_tests[@]}" 2>&1 | tee -a "$tmp/test.log" || status=$?
 # Which tests ran and passed, for the CI summary.
 passed=$(grep -cE '^//\S+\s+(\(cached\) )?PASSED' "$tmp/test.log" || true)
 failed=$(grep -cE '^//\S+\s+(FAILED|TIMEOUT|NO STATUS)' "$tmp/test.log" || true)
 echo "bazel: $passed passed, $failed failed"
 [ "$status" = 0 ] || die "bazel test //... failed"
+echo "bazel: not run here (sid's objcopy $(chroot "$home/chroot" objcopy --version | sed -n '1s/.* //p')): $objcopy_skip"
+
+# The standard library is compiled once per configuration that truly
+# differs: the target configuration and the exec one (tools).
+spawns "$tmp/test.json" >"$tmp/test.spawns"
+stdlib=$(awk -F'\t' '$1 == "GoStdlib"' "$tmp/test.spawns")
+stdlib_n=$(printf '%s\n' "$stdlib" | grep -c . || true)
+echo "Go standard library compiled $stdlib_n times:"
+printf '%s\n' "$stdlib" | awk -F'\t' '{ print "  " $4 }'
+[ "$stdlib_n" -le "$STDLIB_MAX" ] || die "the standard library was compiled $stdlib_n times (at most $STDLIB_MAX)"
+
+step "remote-executable actions"
+"$bazel" aquery "${ci[@]}" --output=jsonproto 'deps(//...)' >"$tmp/aquery.json" 2>"$tmp/aquery.log" ||
+	{ cat "$tmp/aquery.log"; die "aquery failed"; }
+output_base=$("$bazel" info output_base 2>/dev/null)
+python3 - "$tmp/aquery.json" "$root" "$output_base" <<'EOF2'
+import json, sys
+data = json.load(open(sys.argv[1]))
+bad_tags = {"local", "no-remote", "no-remote-exec", "no-sandbox"}
+paths = sys.argv[2:]
+problems = []
+for a in data.get("actions", []):
+    info = {p["key"] for p in a.get("executionInfo", [])}
+    if info & bad_tags:
+        problems.append("%s: tags %s" % (a["mnemonic"], sorted(info & bad_tags)))
+    words = a.get("arguments", []) + [e["value"] for e in a.get("environmentVariables", [])]
+    for w in words:
+        if any(p in w for p in paths):
+            problems.append("%s: host path in %r" % (a["mnemonic"], w))
+            break
+for p in problems[:20]:
+    print(p)
+print("%d actions, %d not remote-executable" % (len(data.get("actions", [])), len(problems)))
+sys.exit(1 if problems else 0)
+EOF2
 
 # digests DIR: sha256 of every pipeline output, by path below bazel-bin.
 digests() {
@@ -144,15 +193,14 @@ digests() {
 digests "$root" >"$tmp/digests.a"
 [ "$(grep -c '\.merkle$' "$tmp/digests.a")" -ge 4 ] || die "pipeline outputs missing in $root"
 
-# A second checkout at another path: same files, same .cache/bazel-deps.
+# A second checkout at another path.
 other=$tmp/elsewhere/checkout-b
-mkdir -p "$other/.cache"
+mkdir -p "$other"
 git ls-files -co --exclude-standard -z | grep -zv '^\.cache/' | xargs -0 cp --parents -t "$other" 2>/dev/null || true
-ln -s "$deps" "$other/.cache/bazel-deps"
 checkouts+=("$other")
 
 # spawns LOG: "mnemonic<TAB>remote_cache_hit<TAB>first output" of each spawn
-# in an execution log (Bazel 4's has no target labels).
+# in an execution log, and the configuration it ran in.
 spawns() {
 	python3 - "$1" <<'EOF'
 import json, re, sys
@@ -165,8 +213,10 @@ while True:
     if i >= len(text):
         break
     obj, i = dec.raw_decode(text, i)
-    outs = sorted(re.sub(r"^bazel-out/[^/]+/bin/", "", o) for o in obj.get("listedOutputs", []))
-    print("%s\t%s\t%s" % (obj.get("mnemonic", "?"), str(obj.get("remoteCacheHit", False)).lower(), outs[0] if outs else "-"))
+    listed = sorted(obj.get("listedOutputs", []))
+    outs = [re.sub(r"^bazel-out/[^/]+/bin/", "", o) for o in listed]
+    cfg = listed[0].split("/")[1] if listed and listed[0].startswith("bazel-out/") else "-"
+    print("%s\t%s\t%s\t%s" % (obj.get("mnemonic", "?"), str(obj.get("remoteCacheHit", False)).lower(), outs[0] if outs else "-", cfg))
 EOF
 }
 
@@ -175,8 +225,8 @@ EOF
 cached_build() {
 	local name=$1
 	shift
-	(cd "$other" && bazel clean >/dev/null 2>&1 &&
-		bazel build "${ci[@]}" "$@" --execution_log_json_file="$tmp/$name.json" $PIPELINE) >"$tmp/$name.log" 2>&1 ||
+ 	(cd "$other" && "$bazel" clean >/dev/null 2>&1 &&
+		"$bazel" build "${ci[@]}" "$@" --execution_log_json_file="$tmp/$name.json" $PIPELINE) >"$tmp/$name.log" 2>&1 ||
 		{ cat "$tmp/$name.log"; die "$name build failed"; }
 	spawns "$tmp/$name.json" >"$tmp/$name.spawns"
 	local summary local_pipeline
@@ -195,8 +245,8 @@ cached_build remote-cache "${remote[@]}"
 
 step "reproducible: C and pipeline actions re-run in $other"
 no_cache=(--modify_execution_info="^($PIPELINE_MNEMONICS)\$=+no-cache")
-(cd "$other" && bazel clean >/dev/null 2>&1 &&
-	bazel build "${ci[@]}" "${remote[@]}" "${no_cache[@]}" \
+(cd "$other" && "$bazel" clean >/dev/null 2>&1 &&
+	"$bazel" build "${ci[@]}" "${remote[@]}" "${no_cache[@]}" \
 		--execution_log_json_file="$tmp/repro.json" $PIPELINE) >"$tmp/repro.log" 2>&1 ||
 	{ cat "$tmp/repro.log"; die "reproducibility build failed"; }
 spawns "$tmp/repro.json" >"$tmp/repro.spawns"
@@ -212,10 +262,10 @@ echo "byte-identical: $(wc -l <"$tmp/digests.a") files (final vmlinux, root, pro
 step "incremental: change one module"
 # First a plain build, so that the action cache knows every output again
 # (the reproducibility build kept its results out of all caches).
-(cd "$other" && bazel build "${ci[@]}" "${remote[@]}" $PIPELINE) >"$tmp/incr0.log" 2>&1 ||
+(cd "$other" && "$bazel" build "${ci[@]}" "${remote[@]}" $PIPELINE) >"$tmp/incr0.log" 2>&1 ||
 	{ cat "$tmp/incr0.log"; die "build before the change failed"; }
 sed -i 's/dummy_net: first device/dummy_net: device 0/' "$other/examples/minikernel/drivers/net/dummy_net.c"
-(cd "$other" && bazel build "${ci[@]}" "${remote[@]}" \
+(cd "$other" && "$bazel" build "${ci[@]}" "${remote[@]}" \
 	--execution_log_json_file="$tmp/incr.json" $PIPELINE) >"$tmp/incr.log" 2>&1 ||
 	{ cat "$tmp/incr.log"; die "incremental build failed"; }
 spawns "$tmp/incr.json" | awk -F'\t' '$2 != "true" { print $1 "\t" $3 }' | LC_ALL=C sort >"$tmp/incr.spawns"

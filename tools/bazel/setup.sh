@@ -1,152 +1,191 @@
 #!/usr/bin/env bash
-# Sets up everything the Bazel build needs on a Debian machine, offline but for
-# Debian's archive, the Go module proxy and npm:
+# Creates or updates the Bazel environment of this machine, which reaches only
+# Debian's archive, the Go module proxy and npm. Everything lands in one
+# absolute place, $MODHASHES_BAZEL_HOME (default /var/tmp/modhashes-bazel),
+# so that CI reuses it and a workspace anywhere finds it:
 #
-#   - Debian's Bazel 4.2.3 (bazel-bootstrap) and the rule sets Debian ships
-#     (skylib, platforms, rules_java, rules_cc);
-#   - rules_go and Gazelle, fetched as Go modules at exact versions, patched
-#     for the host Go (tools/bazel/patches/), with Gazelle's vendor/ rebuilt;
-#   - a rules_cc copy adapted to Bazel 4.2.3 and a @remote_coverage_tools stub;
-#   - buildifier from npm.
+#   chroot/           Debian sid (debootstrap) with Bazel 7.7.1 (bazel-bootstrap),
+#                     Debian's Bazel modules, a C toolchain and a copy of the
+#                     host Go SDK in /usr/local/go
+#   modules/          rules_go and Gazelle from the Go module proxy, and small
+#                     stand-ins for modules nobody here builds (protobuf, ...)
+#   goproxy/          a module cache: GOPROXY=file://... for gazelle's go_deps
+#   offline.bazelrc   --override_module for each of the above; imported by
+#                     .bazelrc with try-import
+#   bin/buildifier    from npm
 #
-# All of it lands in $MODHASHES_BAZEL_DEPS (default: .cache/bazel-deps, which
-# git and Bazel ignore); WORKSPACE points there with relative paths. The script
-# is idempotent: a stamp of the versions, patches and this script makes the
-# second run take a second or two.
+# Idempotent: each part carries a stamp of what made it; a current
+# environment takes a second or two. tools/bazel/bazel runs Bazel in it.
 #
-# Usage: tools/bazel/setup.sh [--no-apt]
+# Usage: tools/bazel/setup.sh
 set -euo pipefail
 
-RULES_GO_VERSION=v0.34.0
-GAZELLE_VERSION=v0.27.0
-BUILDIFIER_VERSION=8.2.1
-DEBIAN_PACKAGES=(bazel-bootstrap bazel-skylib bazel-platforms bazel-rules-java bazel-rules-cc patch)
-
+home=${MODHASHES_BAZEL_HOME:-/var/tmp/modhashes-bazel}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
-deps=${MODHASHES_BAZEL_DEPS:-$root/.cache/bazel-deps}
-apt=1
-for a in "$@"; do
-	case $a in
-	--no-apt) apt=0 ;;
-	*) echo "usage: $0 [--no-apt]" >&2; exit 2 ;;
-	esac
-done
+
+RULES_GO_VERSION=v0.63.0 # v0.64 needs a newer bazel_features than Debian's 1.11
+GAZELLE_VERSION=v0.54.0
+GAZELLE_V2_VERSION=v2.0.0-3 # Gazelle's nested module, missing from its zip
+BUILDIFIER_VERSION=8.2.1
+# The chroot's packages, all of them here. A kernel build would add its host
+# tools (gcc, make, flex, bison, bc, libelf-dev, libssl-dev, dwarves, kmod,
+# cpio, python3, ...) to this list.
+CHROOT_PACKAGES=(
+	bazel-bootstrap  # Bazel 7.7.1 and Debian's modules (platforms, rules_cc, ...)
+	bazel-rules-shell
+	ca-certificates  # HTTPS to the Go module proxy
+	gcc libc6-dev    # the C toolchain Bazel autoconfigures
+	python3          # rules_python's stub, and tests' helpers
+	zstd
+)
 
 say() { printf 'setup: %s\n' "$*" >&2; }
+die() {
+	say "error: $*"
+	exit 1
+}
+[ "$(id -u)" = 0 ] || die "must run as root (debootstrap, chroot)"
+mkdir -p "$home"
+# stamp_ok NAME TEXT: whether part NAME was made from TEXT.
+stamp_ok() { [ -f "$home/.stamp-$1" ] && [ "$(cat "$home/.stamp-$1")" = "$(printf '%s' "$2" | sha256sum)" ]; }
+stamp_set() { printf '%s' "$2" | sha256sum >"$home/.stamp-$1"; }
 
-# 1. Debian packages.
-missing=()
-for p in "${DEBIAN_PACKAGES[@]}"; do
-	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
-		missing+=("$p")
-	fi
-done
-if ((${#missing[@]})); then
-	if ((apt == 0)); then
-		say "missing Debian packages: ${missing[*]}"
-		exit 1
-	fi
-	say "installing ${missing[*]}"
-	sudo=
-	[ "$(id -u)" = 0 ] || sudo=sudo
-	export DEBIAN_FRONTEND=noninteractive
-	# Other jobs may hold the dpkg lock: wait for it instead of failing.
-	lock=(-o DPkg::Lock::Timeout=900)
-	if ! $sudo apt-get "${lock[@]}" install -y --no-install-recommends "${missing[@]}"; then
-		$sudo apt-get "${lock[@]}" update
-		$sudo apt-get "${lock[@]}" install -y --no-install-recommends "${missing[@]}"
-	fi
-fi
-
-# 2. Everything else is keyed by a stamp.
-stamp=$( {
-	echo "$RULES_GO_VERSION $GAZELLE_VERSION $BUILDIFIER_VERSION"
-	go version
-	cat "$here/setup.sh" "$here"/patches/*.patch
-} | sha256sum | cut -d' ' -f1)
-if [ -f "$deps/.stamp" ] && [ "$(cat "$deps/.stamp")" = "$stamp" ]; then
-	say "up to date ($deps)"
-	exit 0
-fi
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/modhashes-bazel-setup.XXXXXX")
-trap 'chmod -R u+w "$tmp" 2>/dev/null; rm -rf "$tmp"' EXIT
-mkdir -p "$deps"
-
-# modsrc MODULE VERSION DIR: copies a Go module's source, writable, into DIR.
-modsrc() {
-	local dir
-	dir=$(cd "$tmp" && GOFLAGS=-mod=mod go mod download -json "$1@$2" |
-		sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
-	[ -n "$dir" ] && [ -d "$dir" ] || { say "go mod download $1@$2 failed"; exit 1; }
-	cp -R "$dir" "$3"
-	chmod -R u+w "$3"
-	# Module zips drop executable bits.
-	find "$3" \( -name '*.sh' -o -name '*.bash' \) -exec chmod +x {} +
+mirror() {
+	local m
+	m=$(grep -hoE 'https?://[^ ]+/debian/?' /etc/apt/sources.list /etc/apt/sources.list.d/* 2>/dev/null |
+		grep -v security | head -1)
+	echo "${m:-http://deb.debian.org/debian}"
 }
 
-# 3. rules_go, patched for the host Go.
-say "rules_go $RULES_GO_VERSION"
-modsrc github.com/bazelbuild/rules_go "$RULES_GO_VERSION" "$tmp/rules_go"
-patch -s -d "$tmp/rules_go" -p1 <"$here/patches/rules_go-$RULES_GO_VERSION-go1.26.patch"
-
-# 4. Gazelle: its module zip has no vendor/, which go_repository's tools
-#    (built in GOPATH mode) need.
-say "gazelle $GAZELLE_VERSION"
-modsrc github.com/bazelbuild/bazel-gazelle "$GAZELLE_VERSION" "$tmp/bazel_gazelle"
-patch -s -d "$tmp/bazel_gazelle" -p1 <"$here/patches/gazelle-$GAZELLE_VERSION.patch"
-(cd "$tmp/bazel_gazelle" && GOFLAGS=-mod=mod GOTOOLCHAIN=local go mod vendor)
-
-# 5. rules_cc 0.0.4 from Debian loads use_cpp_toolchain, which Bazel 4.2.3
-#    lacks: use the toolchain type directly.
-say "rules_cc (adapted to Bazel 4.2.3)"
-cp -R /usr/share/bazel/rules/cc "$tmp/rules_cc"
-chmod -R u+w "$tmp/rules_cc"
-for f in cc/private/rules_impl/cc_flags_supplier.bzl cc/private/rules_impl/compiler_flag.bzl; do
-	sed -i \
-		-e 's/, "use_cpp_toolchain")/)/' \
-		-e 's/toolchains = use_cpp_toolchain(),/toolchains = ["@bazel_tools\/\/tools\/cpp:toolchain_type"],/' \
-		"$tmp/rules_cc/$f"
-	! grep -q use_cpp_toolchain "$tmp/rules_cc/$f" || { say "could not adapt $f"; exit 1; }
-done
-
-# 6. @remote_coverage_tools: Bazel 4 refers to it from every test rule but
-#    would download it. A stub: 'bazel coverage' is unsupported (use
-#    'go test -cover').
-mkdir -p "$tmp/remote_coverage_tools"
-echo 'workspace(name = "remote_coverage_tools")' >"$tmp/remote_coverage_tools/WORKSPACE"
-cat >"$tmp/remote_coverage_tools/BUILD" <<'EOF'
-# Stub: coverage is not supported in this workspace.
-package(default_visibility = ["//visibility:public"])
-
-filegroup(name = "coverage_report_generator")
-
-filegroup(name = "lcov_merger")
-
-filegroup(name = "Main")
-EOF
-
-# 7. buildifier from npm (the package ships the binaries).
-say "buildifier $BUILDIFIER_VERSION"
-mkdir -p "$tmp/npm"
-npm install --silent --no-audit --no-fund --no-save --prefix "$tmp/npm" "@bazel/buildifier@$BUILDIFIER_VERSION" >&2
-mkdir -p "$tmp/bin"
-case $(uname -m) in
-x86_64) arch=amd64 ;;
-aarch64) arch=arm64 ;;
-*) arch=$(uname -m) ;;
-esac
-ln -s "../npm/node_modules/@bazel/buildifier/buildifier-linux_$arch" "$tmp/bin/buildifier"
-"$tmp/bin/buildifier" --version >/dev/null
-
-# Swap the new trees in.
-for d in rules_go bazel_gazelle rules_cc remote_coverage_tools npm bin; do
-	if [ -e "$deps/$d" ]; then
-		chmod -R u+w "$deps/$d"
-		rm -rf "$deps/$d"
+# 1. The sid chroot.
+chroot=$home/chroot
+want="sid $(mirror) ${CHROOT_PACKAGES[*]} $(cat /usr/local/share/ca-certificates/*.crt 2>/dev/null | sha256sum)"
+if ! stamp_ok chroot "$want"; then
+	if [ ! -x "$chroot/usr/bin/apt-get" ]; then
+		command -v debootstrap >/dev/null || {
+			say "installing debootstrap"
+			DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 install -y --no-install-recommends debootstrap >&2
+		}
+		say "debootstrap sid from $(mirror) (about a minute)"
+		rm -rf "$chroot.new"
+		debootstrap --variant=minbase sid "$chroot.new" "$(mirror)" >&2
+		mv "$chroot.new" "$chroot"
 	fi
-	mv "$tmp/$d" "$deps/$d"
-done
-echo "$stamp" >"$deps/.stamp"
-say "done: $deps ($(bazel --version))"
+	# The proxies this machine goes through sign with these.
+	if compgen -G '/usr/local/share/ca-certificates/*.crt' >/dev/null; then
+		mkdir -p "$chroot/usr/local/share/ca-certificates"
+		cp /usr/local/share/ca-certificates/*.crt "$chroot/usr/local/share/ca-certificates/"
+	fi
+	say "installing ${CHROOT_PACKAGES[*]} in the chroot (a few minutes)"
+	mount -t proc proc "$chroot/proc"
+	trap 'umount "$chroot/proc" 2>/dev/null || true' EXIT
+	# sid's Release file is a frozen snapshot here.
+	chroot "$chroot" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive \
+		apt-get -q -o Acquire::Check-Valid-Until=false update >&2
+	chroot "$chroot" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive \
+		apt-get -q -y --no-install-recommends install "${CHROOT_PACKAGES[@]}" >&2
+	chroot "$chroot" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin update-ca-certificates >&2
+	chroot "$chroot" apt-get clean
+	umount "$chroot/proc"
+	trap - EXIT
+	stamp_set chroot "$want"
+fi
+
+# 2. The host's Go SDK, copied: go_sdk.host() finds it on the wrapper's PATH.
+goroot=$(go env GOROOT)
+want="$(go version) $goroot"
+if ! stamp_ok go "$want"; then
+	say "copying the Go SDK ($goroot)"
+	rm -rf "$chroot/usr/local/go"
+	cp -a "$goroot" "$chroot/usr/local/go"
+	stamp_set go "$want"
+fi
+
+# 3. rules_go, Gazelle and the stand-ins, as local modules.
+modules=$home/modules
+want="$RULES_GO_VERSION $GAZELLE_VERSION $GAZELLE_V2_VERSION $(cd "$here" && find standins -type f | LC_ALL=C sort | xargs cat setup.sh | sha256sum)"
+if ! stamp_ok modules "$want"; then
+	tmp=$(mktemp -d "$home/tmp.XXXXXX")
+	trap 'chmod -R u+w "$tmp"; rm -rf "$tmp"' EXIT
+	# modsrc MODULE VERSION DIR: a writable copy of a Go module's source.
+	modsrc() {
+		local dir
+		dir=$(cd "$tmp" && GOFLAGS=-mod=mod go mod download -json "$1@$2" |
+			sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+		[ -n "$dir" ] && [ -d "$dir" ] || die "go mod download $1@$2 failed"
+		cp -R "$dir" "$3"
+		chmod -R u+w "$3"
+		# Module zips drop executable bits: give them back to scripts.
+		{ grep -rlI --null '^#!' "$3" || true; } | xargs -0 -r chmod +x
+	}
+	say "rules_go $RULES_GO_VERSION, gazelle $GAZELLE_VERSION"
+	modsrc github.com/bazelbuild/rules_go "$RULES_GO_VERSION" "$tmp/rules_go"
+	modsrc github.com/bazelbuild/bazel-gazelle "$GAZELLE_VERSION" "$tmp/gazelle"
+	rm -rf "$tmp/gazelle/v2"
+	modsrc github.com/bazel-contrib/bazel-gazelle/v2 "$GAZELLE_V2_VERSION" "$tmp/gazelle/v2"
+	touch "$tmp/gazelle/v2/go.sum"
+	cp -R "$here/standins" "$tmp/standins"
+	rm -rf "$modules"
+	mkdir -p "$tmp/out"
+	mv "$tmp/rules_go" "$tmp/gazelle" "$tmp/out/"
+	mv "$tmp/standins"/* "$tmp/out/"
+	mv "$tmp/out" "$modules"
+	rm -rf "$tmp"
+	trap - EXIT
+	stamp_set modules "$want"
+fi
+
+# 4. A file:// module proxy with every Go module the build may fetch: ours,
+#    and those of rules_go and Gazelle.
+goproxy=$home/goproxy
+want="$(cat "$root/go.mod" "$modules/rules_go/go.mod" "$modules/gazelle/go.mod" "$modules/gazelle/go.work" 2>/dev/null | sha256sum)"
+if ! stamp_ok goproxy "$want"; then
+	say "Go module cache for go_deps"
+	for d in "$root" "$modules/rules_go" "$modules/gazelle" "$modules/gazelle/v2"; do
+		(cd "$d" && GOMODCACHE=$goproxy GOFLAGS=-mod=mod go mod download) >&2 ||
+			die "go mod download in $d failed"
+	done
+	chmod -R u+w "$goproxy"
+	stamp_set goproxy "$want"
+fi
+
+# 5. What the offline machine tells Bazel.
+cat >"$home/offline.bazelrc.tmp" <<EOF
+# Written by tools/bazel/setup.sh: what this offline machine adds to a
+# workspace's flags. Debian's /etc/bazel/bazelrc overrides its own packaged
+# modules; these are the rest of the module graph.
+common --override_module=rules_go=$modules/rules_go
+common --override_module=gazelle=$modules/gazelle
+common --override_module=rules_shell=/usr/share/bazel/rules/shell
+common --override_module=protobuf=$modules/protobuf
+common --override_module=zlib=$modules/zlib
+common --override_module=apple_support=$modules/apple_support
+common --override_module=buildozer=$modules/buildozer
+common --override_module=package_metadata=$modules/package_metadata
+# gazelle's go_deps downloads Go modules from this copy of the proxy.
+common --repo_env=GOPROXY=file://$goproxy/cache/download
+common --repo_env=GOSUMDB=off
+# The lockfile would record this machine's overrides, not what users resolve.
+common --lockfile_mode=off
+EOF
+mv "$home/offline.bazelrc.tmp" "$home/offline.bazelrc"
+
+# 6. buildifier from npm (the package ships the binaries).
+want=$BUILDIFIER_VERSION
+if ! stamp_ok buildifier "$want"; then
+	say "buildifier $BUILDIFIER_VERSION"
+	rm -rf "$home/npm" "$home/bin"
+	npm install --silent --no-audit --no-fund --no-save --prefix "$home/npm" "@bazel/buildifier@$BUILDIFIER_VERSION" >&2
+	mkdir -p "$home/bin"
+	case $(uname -m) in
+	x86_64) arch=amd64 ;;
+	aarch64) arch=arm64 ;;
+	*) arch=$(uname -m) ;;
+	esac
+	ln -s "../npm/node_modules/@bazel/buildifier/buildifier-linux_$arch" "$home/bin/buildifier"
+	"$home/bin/buildifier" --version >/dev/null
+	stamp_set buildifier "$want"
+fi
+
+say "ready: $home"

@@ -280,5 +280,17 @@ LC_ALL=C sort -o "$tmp/incr.want" "$tmp/incr.want"
 cat "$tmp/incr.spawns"
 diff -u "$tmp/incr.want" "$tmp/incr.spawns" || die "a one-module change re-ran other actions"
 
+step "consumer: examples/bzlmod-consumer, copied to another directory"
+consumer=$tmp/consumer
+cp -R examples/bzlmod-consumer "$consumer"
+checkouts+=("$consumer")
+# Only the override's path changes.
+sed -i "s|path = \"../..\"|path = \"$root\"|" "$consumer/MODULE.bazel"
+grep -q "path = \"$root\"" "$consumer/MODULE.bazel" || die "consumer: could not point local_path_override at $root"
+(cd "$consumer" && "$bazel" test "${ci[@]}" "${disk[@]}" //...) >"$tmp/consumer.log" 2>&1 ||
+	{ cat "$tmp/consumer.log"; die "the consumer failed"; }
+grep -E '^//\S+\s+(\(cached\) )?PASSED' "$tmp/consumer.log"
+(cd "$consumer" && "$bazel" shutdown) 2>/dev/null || true
+
 step "done"
 echo "bazel ci: all checks passed in $((SECONDS - start))s"

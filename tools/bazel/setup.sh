@@ -163,12 +163,16 @@ common --override_module=zlib=$modules/zlib
 common --override_module=apple_support=$modules/apple_support
 common --override_module=buildozer=$modules/buildozer
 common --override_module=package_metadata=$modules/package_metadata
+# No downloads from the web at all (rules_go would try go.dev's SDK list):
+# Bazel refuses them without touching the network.
+common --experimental_downloader_config=$home/downloader.cfg
 # gazelle's go_deps downloads Go modules from this copy of the proxy.
 common --repo_env=GOPROXY=file://$goproxy/cache/download
 common --repo_env=GOSUMDB=off
 # The lockfile would record this machine's overrides, not what users resolve.
 common --lockfile_mode=off
 EOF
+echo 'block *' >"$home/downloader.cfg"
 mv "$home/offline.bazelrc.tmp" "$home/offline.bazelrc"
 
 # 6. buildifier from npm (the package ships the binaries).

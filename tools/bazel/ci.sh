@@ -131,6 +131,27 @@ step gazelle
 echo "BUILD files current"
 
 
+# spawns LOG: "mnemonic<TAB>remote_cache_hit<TAB>first output" of each spawn
+# in an execution log, and the configuration it ran in.
+spawns() {
+	python3 - "$1" <<'EOF'
+import json, re, sys
+dec = json.JSONDecoder()
+text = open(sys.argv[1]).read()
+i = 0
+while True:
+    while i < len(text) and text[i].isspace():
+        i += 1
+    if i >= len(text):
+        break
+    obj, i = dec.raw_decode(text, i)
+    listed = sorted(obj.get("listedOutputs", []))
+    outs = [re.sub(r"^bazel-out/[^/]+/bin/", "", o) for o in listed]
+    cfg = listed[0].split("/")[1] if listed and listed[0].startswith("bazel-out/") else "-"
+    print("%s\t%s\t%s\t%s" % (obj.get("mnemonic", "?"), str(obj.get("remoteCacheHit", False)).lower(), outs[0] if outs else "-", cfg))
+EOF
+}
+
 step "bazel test //..."
 status=0
 # Every action of the test build goes to the execution log, for the
@@ -199,26 +220,6 @@ mkdir -p "$other"
 git ls-files -co --exclude-standard -z | grep -zv '^\.cache/' | xargs -0 cp --parents -t "$other" 2>/dev/null || true
 checkouts+=("$other")
 
-# spawns LOG: "mnemonic<TAB>remote_cache_hit<TAB>first output" of each spawn
-# in an execution log, and the configuration it ran in.
-spawns() {
-	python3 - "$1" <<'EOF'
-import json, re, sys
-dec = json.JSONDecoder()
-text = open(sys.argv[1]).read()
-i = 0
-while True:
-    while i < len(text) and text[i].isspace():
-        i += 1
-    if i >= len(text):
-        break
-    obj, i = dec.raw_decode(text, i)
-    listed = sorted(obj.get("listedOutputs", []))
-    outs = [re.sub(r"^bazel-out/[^/]+/bin/", "", o) for o in listed]
-    cfg = listed[0].split("/")[1] if listed and listed[0].startswith("bazel-out/") else "-"
-    print("%s\t%s\t%s\t%s" % (obj.get("mnemonic", "?"), str(obj.get("remoteCacheHit", False)).lower(), outs[0] if outs else "-", cfg))
-EOF
-}
 
 # cached_build NAME FLAGS...: clean build of the pipeline in the other
 # checkout; every pipeline spawn must be a cache hit.

@@ -131,7 +131,7 @@ step gazelle
 echo "BUILD files current"
 
 
-# spawns LOG: "mnemonic<TAB>remote_cache_hit<TAB>first output" of each spawn
+# spawns LOG: "mnemonic<TAB>cache_hit<TAB>first output" of each spawn
 # in an execution log, and the configuration it ran in.
 spawns() {
 	python3 - "$1" <<'EOF'
@@ -148,7 +148,7 @@ while True:
     listed = sorted(obj.get("listedOutputs", []))
     outs = [re.sub(r"^bazel-out/[^/]+/bin/", "", o) for o in listed]
     cfg = listed[0].split("/")[1] if listed and listed[0].startswith("bazel-out/") else "-"
-    print("%s\t%s\t%s\t%s" % (obj.get("mnemonic", "?"), str(obj.get("remoteCacheHit", False)).lower(), outs[0] if outs else "-", cfg))
+    print("%s\t%s\t%s\t%s" % (obj.get("mnemonic", "?"), str(obj.get("cacheHit", obj.get("remoteCacheHit", False))).lower(), outs[0] if outs else "-", cfg))
 EOF
 }
 

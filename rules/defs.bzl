@@ -2,7 +2,8 @@
 
     load("@modhashes//rules:defs.bzl", "kernel_module_hashes", "kernel_modules")
 
-See rules/README.md for every rule, attribute and provider field.
+See rules/README.md for how to use them and rules/REFERENCE.md, which Stardoc
+renders from this file, for every rule, attribute and provider field.
 """
 
 load("//rules/private:hashes.bzl", _module_hashes = "module_hashes")

@@ -34,6 +34,8 @@ BUILDIFIER_VERSION=8.2.1
 CHROOT_PACKAGES=(
 	bazel-bootstrap  # Bazel 7.7.1 and Debian's modules (platforms, rules_cc, ...)
 	bazel-rules-shell
+	bazel-stardoc    # renders rules/REFERENCE.md
+	bazel-java-tools # java_tools for Stardoc's renderer (a java_binary)
 	ca-certificates  # HTTPS to the Go module proxy
 	gcc libc6-dev    # the C toolchain Bazel autoconfigures
 	python3          # rules_python's stub, and tests' helpers
@@ -130,6 +132,9 @@ if ! stamp_ok modules "$want"; then
 	mkdir -p "$tmp/out"
 	mv "$tmp/rules_go" "$tmp/gazelle" "$tmp/out/"
 	mv "$tmp/standins"/* "$tmp/out/"
+	for f in bin conf lib release; do
+		ln -s "/usr/lib/jvm/default-java/$f" "$tmp/out/system_jdk/$f"
+	done
 	mv "$tmp/out" "$modules"
 	rm -rf "$tmp"
 	trap - EXIT
@@ -151,6 +156,7 @@ if ! stamp_ok goproxy "$want"; then
 fi
 
 # 5. What the offline machine tells Bazel.
+java_tools=/usr/lib/$(chroot "$chroot" gcc -print-multiarch)/bazel/java_tools
 cat >"$home/offline.bazelrc.tmp" <<EOF
 # Written by tools/bazel/setup.sh: what this offline machine adds to a
 # workspace's flags. Debian's /etc/bazel/bazelrc overrides its own packaged
@@ -163,6 +169,15 @@ common --override_module=zlib=$modules/zlib
 common --override_module=apple_support=$modules/apple_support
 common --override_module=buildozer=$modules/buildozer
 common --override_module=package_metadata=$modules/package_metadata
+common --override_module=stardoc=/usr/share/bazel/tools/stardoc
+# Java, for Stardoc's renderer: Debian's java_tools and the chroot's JDK in
+# place of rules_java's downloads, and a toolchain on them (standins/system_jdk).
+common --override_repository=rules_java++toolchains+remote_java_tools=$java_tools
+common --override_repository=rules_java++toolchains+remote_java_tools_linux=$java_tools
+common --override_repository=rules_java++toolchains+remotejdk21_linux=$modules/system_jdk
+common --extra_toolchains=@@rules_java++toolchains+remotejdk21_linux//:java_toolchain_definition
+common --java_runtime_version=remotejdk_21
+common --tool_java_runtime_version=remotejdk_21
 # No downloads from the web at all (rules_go would try go.dev's SDK list):
 # Bazel refuses them without touching the network.
 common --experimental_downloader_config=$home/downloader.cfg

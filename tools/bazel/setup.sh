@@ -12,6 +12,8 @@
 #   goproxy/          a module cache: GOPROXY=file://... for gazelle's go_deps
 #   offline.bazelrc   --override_module for each of the above; imported by
 #                     .bazelrc with try-import
+#   offline-dev.bazelrc  the same for modhashes' own dev dependencies
+#                     (Stardoc and the Java it renders with)
 #   bin/buildifier    from npm
 #
 # Idempotent: each part carries a stamp of what made it; a current
@@ -169,15 +171,6 @@ common --override_module=zlib=$modules/zlib
 common --override_module=apple_support=$modules/apple_support
 common --override_module=buildozer=$modules/buildozer
 common --override_module=package_metadata=$modules/package_metadata
-common --override_module=stardoc=/usr/share/bazel/tools/stardoc
-# Java, for Stardoc's renderer: Debian's java_tools and the chroot's JDK in
-# place of rules_java's downloads, and a toolchain on them (standins/system_jdk).
-common --override_repository=rules_java++toolchains+remote_java_tools=$java_tools
-common --override_repository=rules_java++toolchains+remote_java_tools_linux=$java_tools
-common --override_repository=rules_java++toolchains+remotejdk21_linux=$modules/system_jdk
-common --extra_toolchains=@@rules_java++toolchains+remotejdk21_linux//:java_toolchain_definition
-common --java_runtime_version=remotejdk_21
-common --tool_java_runtime_version=remotejdk_21
 # No downloads from the web at all (rules_go would try go.dev's SDK list):
 # Bazel refuses them without touching the network.
 common --experimental_downloader_config=$home/downloader.cfg
@@ -189,6 +182,22 @@ common --lockfile_mode=off
 EOF
 echo 'block *' >"$home/downloader.cfg"
 mv "$home/offline.bazelrc.tmp" "$home/offline.bazelrc"
+# modhashes' own dev dependencies: a workspace without them in its module
+# graph must not get their overrides (overriding a missing module fails).
+cat >"$home/offline-dev.bazelrc.tmp" <<EOF
+# Written by tools/bazel/setup.sh: the offline overrides for modhashes' dev
+# dependencies. Stardoc renders rules/REFERENCE.md with a java_binary: Debian's
+# java_tools and the chroot's JDK stand in for rules_java's downloads, with a
+# Java toolchain on them (standins/system_jdk).
+common --override_module=stardoc=/usr/share/bazel/tools/stardoc
+common --override_repository=rules_java++toolchains+remote_java_tools=$java_tools
+common --override_repository=rules_java++toolchains+remote_java_tools_linux=$java_tools
+common --override_repository=rules_java++toolchains+remotejdk21_linux=$modules/system_jdk
+common --extra_toolchains=@@rules_java++toolchains+remotejdk21_linux//:java_toolchain_definition
+common --java_runtime_version=remotejdk_21
+common --tool_java_runtime_version=remotejdk_21
+EOF
+mv "$home/offline-dev.bazelrc.tmp" "$home/offline-dev.bazelrc"
 
 # 6. buildifier from npm (the package ships the binaries).
 want=$BUILDIFIER_VERSION

@@ -25,13 +25,7 @@ fi
 
 . /etc/os-release
 suite=${VERSION_CODENAME:?no VERSION_CODENAME in /etc/os-release}
-m=$(awk '/^URIs:/ { for (i = 2; i <= NF; i++) if ($i ~ /\/debian\/?$/) { print $i; exit } }' \
-	/etc/apt/sources.list.d/*.sources 2>/dev/null | head -n1)
-if [ -z "$m" ] && [ -f /etc/apt/sources.list ]; then
-	m=$(awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\/.*\/debian\/?$/) { print $i; exit } }' \
-		/etc/apt/sources.list)
-fi
-[ -n "$m" ] || { echo "fetch-deb: no Debian mirror in /etc/apt" >&2; exit 1; }
+m=$("$(dirname "$0")/../../tools/debian-mirror.sh")
 
 mkdir -p "$state/lists/partial" "$dest"
 list=$state/sources.list

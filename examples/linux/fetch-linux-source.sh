@@ -23,20 +23,7 @@ if [ -f "$tree/Makefile" ] && [ -f "$stamp" ]; then
 	exit 0
 fi
 
-# The first Debian mirror in the system's apt sources (deb822 or one-line).
-mirror() {
-	local f
-	for f in /etc/apt/sources.list.d/*.sources; do
-		[ -f "$f" ] || continue
-		awk '/^URIs:/ { for (i = 2; i <= NF; i++) if ($i ~ /\/debian\/?$/) { print $i; exit } }' "$f"
-	done
-	if [ -f /etc/apt/sources.list ]; then
-		awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\/.*\/debian\/?$/) { print $i; exit } }' \
-			/etc/apt/sources.list
-	fi
-}
-m=$(mirror | head -n1)
-[ -n "$m" ] || { echo "fetch-linux-source: no Debian mirror in /etc/apt" >&2; exit 1; }
+m=$("$(dirname "$0")/../../tools/debian-mirror.sh")
 
 mkdir -p "$state/lists/partial" "$dest"
 keyring=/usr/share/keyrings/debian-archive-keyring.gpg

@@ -55,25 +55,20 @@ mkdir -p "$home"
 stamp_ok() { [ -f "$home/.stamp-$1" ] && [ "$(cat "$home/.stamp-$1")" = "$(printf '%s' "$2" | sha256sum)" ]; }
 stamp_set() { printf '%s' "$2" | sha256sum >"$home/.stamp-$1"; }
 
-mirror() {
-	local m
-	m=$(grep -hoE 'https?://[^ ]+/debian/?' /etc/apt/sources.list /etc/apt/sources.list.d/* 2>/dev/null |
-		grep -v security | head -1)
-	echo "${m:-http://deb.debian.org/debian}"
-}
+mirror=$("$here/../debian-mirror.sh")
 
 # 1. The sid chroot.
 chroot=$home/chroot
-want="sid $(mirror) ${CHROOT_PACKAGES[*]} $(cat /usr/local/share/ca-certificates/*.crt 2>/dev/null | sha256sum)"
+want="sid $mirror ${CHROOT_PACKAGES[*]} $(cat /usr/local/share/ca-certificates/*.crt 2>/dev/null | sha256sum)"
 if ! stamp_ok chroot "$want"; then
 	if [ ! -x "$chroot/usr/bin/apt-get" ]; then
 		command -v debootstrap >/dev/null || {
 			say "installing debootstrap"
 			DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 install -y --no-install-recommends debootstrap >&2
 		}
-		say "debootstrap sid from $(mirror) (about a minute)"
+		say "debootstrap sid from $mirror (about a minute)"
 		rm -rf "$chroot.new"
-		debootstrap --variant=minbase sid "$chroot.new" "$(mirror)" >&2
+		debootstrap --variant=minbase sid "$chroot.new" "$mirror" >&2
 		mv "$chroot.new" "$chroot"
 	fi
 	# The proxies this machine goes through sign with these.

@@ -5,7 +5,7 @@
 #                     Gazelle, stand-ins, Go module proxy copy, buildifier)
 #   2. buildifier     every Starlark file we own is formatted and lint-clean
 #   3. gazelle        the Go BUILD files are current
-#   4. test           bazel test //... (Go tests, docs check, mini kernel, loader),
+#   4. test           bazel test //... (Go tests, rules reference, mini kernel, loader),
 #                     filling a disk cache and a real remote cache (bazel-remote
 #                     on 127.0.0.1, built from the Go module proxy)
 #   5. cache          clean builds of the pipeline from another checkout path,
@@ -130,7 +130,6 @@ step gazelle
 }
 echo "BUILD files current"
 
-
 # spawns LOG: "mnemonic<TAB>cache_hit<TAB>first output" of each spawn
 # in an execution log, and the configuration it ran in.
 spawns() {
@@ -148,7 +147,7 @@ while True:
     listed = sorted(obj.get("listedOutputs", []))
     outs = [re.sub(r"^bazel-out/[^/]+/bin/", "", o) for o in listed]
     cfg = listed[0].split("/")[1] if listed and listed[0].startswith("bazel-out/") else "-"
-    print("%s\t%s\t%s\t%s" % (obj.get("mnemonic", "?"), str(obj.get("cacheHit", obj.get("remoteCacheHit", False))).lower(), outs[0] if outs else "-", cfg))
+    print("%s\t%s\t%s\t%s" % (obj.get("mnemonic", "?"), str(obj.get("cacheHit", False)).lower(), outs[0] if outs else "-", cfg))
 EOF
 }
 
@@ -222,13 +221,12 @@ mkdir -p "$other"
 git ls-files -co --exclude-standard -z | grep -zv '^\.cache/' | xargs -0 cp --parents -t "$other" 2>/dev/null || true
 checkouts+=("$other")
 
-
 # cached_build NAME FLAGS...: clean build of the pipeline in the other
 # checkout; every pipeline spawn must be a cache hit.
 cached_build() {
 	local name=$1
 	shift
- 	(cd "$other" && "$bazel" clean >/dev/null 2>&1 &&
+	(cd "$other" && "$bazel" clean >/dev/null 2>&1 &&
 		"$bazel" build "${ci[@]}" "$@" --execution_log_json_file="$tmp/$name.json" $PIPELINE) >"$tmp/$name.log" 2>&1 ||
 		{ cat "$tmp/$name.log"; die "$name build failed"; }
 	spawns "$tmp/$name.json" >"$tmp/$name.spawns"

@@ -115,13 +115,21 @@ var BuiltinFiles = []string{"modules.builtin", "modules.builtin.modinfo", "modul
 
 // InstalledPath is where a module of modules.order goes below
 // lib/modules/RELEASE, before any compression suffix: kbuild's
-// "kernel/<path>.ko". Old-style lines that already name an installed path
-// ("kernel/....ko") keep it.
+// "kernel/<path>.ko" for an object ("<path>.o"). A line naming a module
+// file already names its installed path: old-style "kernel/....ko" lines,
+// and out-of-tree modules, which kbuild installs to "updates/" (its
+// INSTALL_MOD_DIR for M= builds).
 func InstalledPath(e modorder.Entry) string {
-	if !strings.HasSuffix(e.Path, ".o") && strings.HasPrefix(e.Stem, "kernel/") {
+	if !strings.HasSuffix(e.Path, ".o") {
 		return e.Stem + ".ko"
 	}
 	return "kernel/" + e.Stem + ".ko"
+}
+
+// inTree reports whether kbuild lists the module in the installed
+// modules.order: in-tree modules do, out-of-tree ones (M=) do not.
+func inTree(e modorder.Entry) bool {
+	return strings.HasPrefix(InstalledPath(e), "kernel/")
 }
 
 // KernelRelease returns the release: given, or read from
@@ -438,14 +446,18 @@ func write(m Module, p pending, root hashesroot.Root, enc compress.Encoder, opts
 	return nil
 }
 
-// copyLists writes modules.order with installed paths (kbuild's
-// "kernel/<path>.ko" lines) and copies modules.builtin* when present.
+// copyLists writes modules.order with the installed paths of the in-tree
+// modules (kbuild's "kernel/<path>.ko" lines) and copies modules.builtin*
+// when present.
 func (res *Result) copyLists(entries []modorder.Entry, opts Options) error {
 	if err := os.MkdirAll(res.ModDir, 0o755); err != nil {
 		return err
 	}
 	var order bytes.Buffer
 	for _, e := range entries {
+		if !inTree(e) {
+			continue
+		}
 		order.WriteString(InstalledPath(e))
 		order.WriteByte('\n')
 	}

@@ -433,3 +433,46 @@ func kmodSupports(t *testing.T, modinfo string, f compress.Format) bool {
 	}
 	return false
 }
+
+func TestInstalledPath(t *testing.T) {
+	for _, tc := range []struct {
+		line, want string
+		inTree     bool
+	}{
+		{"drivers/net/dummy.o", "kernel/drivers/net/dummy.ko", true},
+		{"kernel/drivers/net/dummy.ko", "kernel/drivers/net/dummy.ko", true},
+		{"updates/hello.ko", "updates/hello.ko", false},
+		{"extra/vendor/wifi.ko", "extra/vendor/wifi.ko", false},
+	} {
+		entries, err := modorder.Parse(strings.NewReader(tc.line+"\n"), "modules.order")
+		if err != nil {
+			t.Fatalf("%s: %v", tc.line, err)
+		}
+		if got := InstalledPath(entries[0]); got != tc.want {
+			t.Errorf("InstalledPath(%q) = %q, want %q", tc.line, got, tc.want)
+		}
+		if got := inTree(entries[0]); got != tc.inTree {
+			t.Errorf("inTree(%q) = %v, want %v", tc.line, got, tc.inTree)
+		}
+	}
+}
+
+// kbuild's installed modules.order lists in-tree modules only: out-of-tree
+// ones (M=, installed to updates/) are not in it.
+func TestCopyListsLeavesOutOutOfTree(t *testing.T) {
+	entries, err := modorder.Parse(strings.NewReader("lib/a.o\nupdates/hello.ko\ndrivers/b.o\n"), "modules.order")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := &Result{ModDir: filepath.Join(t.TempDir(), "lib/modules/7.3.4")}
+	if err := res.copyLists(entries, opts(t.TempDir(), "")); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(res.ModDir, "modules.order"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "kernel/lib/a.ko\nkernel/drivers/b.ko\n"; string(b) != want {
+		t.Errorf("modules.order = %q, want %q", b, want)
+	}
+}

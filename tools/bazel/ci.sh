@@ -32,7 +32,6 @@ cd "$root"
 home=${MODHASHES_BAZEL_HOME:-/var/tmp/modhashes-bazel}
 bazel=$here/bazel
 tmp=${MODHASHES_CI_TMP:-/tmp/modhashes-bazel-ci.$$}
-BAZEL_REMOTE_VERSION=v1.3.3
 PIPELINE=//examples/minikernel:pipeline_outputs
 # Actions that build the kernel, the modules and the pipeline outputs.
 PIPELINE_MNEMONICS='CppCompile|CppLink|CppArchive|Genrule|ModHashesTree|ModHashesFinalize|ModHashesInstall'
@@ -75,18 +74,7 @@ ci=(--config=ci)
 common=("${ci[@]}")
 
 # bazel-remote builds in the background while setup and buildifier run.
-remote_bin=$home/bazel-remote/bazel-remote-$BAZEL_REMOTE_VERSION
-(
-	set -e
-	if [ ! -x "$remote_bin" ]; then
-		src=$(cd "$tmp" && go mod download -json "github.com/buchgr/bazel-remote@$BAZEL_REMOTE_VERSION" |
-			sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
-		mkdir -p "$(dirname "$remote_bin")"
-		cd "$src"
-		GOFLAGS=-mod=mod go build -o "$remote_bin.tmp" .
-		mv "$remote_bin.tmp" "$remote_bin"
-	fi
-) >"$tmp/bazel-remote-build.log" 2>&1 &
+"$here/bazel-remote.sh" build >"$tmp/bazel-remote-build.log" 2>&1 &
 remote_build=$!
 
 step setup
@@ -94,26 +82,17 @@ step setup
 echo "environment: $home, $(du -sh "$home" 2>/dev/null | cut -f1) ($("$bazel" --version 2>/dev/null))"
 
 step buildifier
-mapfile -t starlark < <(git ls-files -co --exclude-standard -- WORKSPACE MODULE.bazel BUILD.bazel rules examples/minikernel examples/bzlmod-consumer tools |
+mapfile -t starlark < <(git ls-files -co --exclude-standard -- WORKSPACE MODULE.bazel BUILD.bazel rules examples/minikernel examples/bzlmod-consumer examples/linux kbuild tools |
 	grep -E '(^|/)(WORKSPACE|MODULE\.bazel|BUILD\.bazel|BUILD)$|\.bzl$' | while read -r f; do [ -f "$f" ] && echo "$f"; done)
 "$home/bin/buildifier" --mode=check --lint=warn "${starlark[@]}" ||
 	die "buildifier: run $home/bin/buildifier --lint=fix on the files above"
 echo "${#starlark[@]} Starlark files clean"
 
-step "bazel-remote $BAZEL_REMOTE_VERSION"
+step "bazel-remote"
 wait "$remote_build" || { cat "$tmp/bazel-remote-build.log"; die "building bazel-remote failed"; }
 remote_build=
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-grpc_port=$(free_port)
-http_port=$(free_port)
-"$remote_bin" --host 127.0.0.1 --port "$http_port" --grpc_port "$grpc_port" \
-	--dir "$tmp/remote-cache" --max_size 4 >"$tmp/bazel-remote.log" 2>&1 &
-remote_pid=$!
-for _ in $(seq 100); do
-	(exec 3<>"/dev/tcp/127.0.0.1/$grpc_port") 2>/dev/null && break
-	kill -0 "$remote_pid" 2>/dev/null || { cat "$tmp/bazel-remote.log"; die "bazel-remote exited"; }
-	sleep 0.2
-done
+read -r remote_pid grpc_port < <("$here/bazel-remote.sh" start "$tmp/remote-cache") ||
+	die "bazel-remote did not start"
 remote=(--remote_cache="grpc://127.0.0.1:$grpc_port")
 disk=(--disk_cache="$tmp/disk-cache")
 echo "bazel-remote pid $remote_pid on 127.0.0.1:$grpc_port"
@@ -130,26 +109,9 @@ step gazelle
 }
 echo "BUILD files current"
 
-# spawns LOG: "mnemonic<TAB>cache_hit<TAB>first output" of each spawn
-# in an execution log, and the configuration it ran in.
-spawns() {
-	python3 - "$1" <<'EOF'
-import json, re, sys
-dec = json.JSONDecoder()
-text = open(sys.argv[1]).read()
-i = 0
-while True:
-    while i < len(text) and text[i].isspace():
-        i += 1
-    if i >= len(text):
-        break
-    obj, i = dec.raw_decode(text, i)
-    listed = sorted(obj.get("listedOutputs", []))
-    outs = [re.sub(r"^bazel-out/[^/]+/bin/", "", o) for o in listed]
-    cfg = listed[0].split("/")[1] if listed and listed[0].startswith("bazel-out/") else "-"
-    print("%s\t%s\t%s\t%s" % (obj.get("mnemonic", "?"), str(obj.get("cacheHit", False)).lower(), outs[0] if outs else "-", cfg))
-EOF
-}
+# spawns LOG...: "mnemonic<TAB>cache_hit<TAB>first output<TAB>configuration"
+# of each spawn in execution logs.
+spawns() { python3 "$here/spawns.py" "$@"; }
 
 step "bazel test //..."
 status=0
@@ -169,11 +131,17 @@ echo "bazel: $passed passed, $failed failed"
 [ "$status" = 0 ] || die "bazel test //... failed"
 echo "bazel: not run here (sid's objcopy $(chroot "$home/chroot" objcopy --version | sed -n '1s/.* //p')): $objcopy_skip"
 
+cat "$tmp/gazelle.json" "$tmp/test.json" >"$tmp/gazelle-test.json"
+spawns "$tmp/gazelle-test.json" >"$tmp/test.spawns"
+# Every action that ran, ran sandboxed (or in a persistent worker).
+unsandboxed=$(awk -F'\t' '$2 != "true" && $5 !~ /^(linux-sandbox|worker|remote cache hit|disk cache hit)$/ { print "  " $1 " " $3 " (" $5 ")" }' "$tmp/test.spawns")
+echo "runners: $(awk -F'\t' '$2 != "true" { print $5 }' "$tmp/test.spawns" | sort | uniq -c | awk '{ printf "%s %s; ", $1, substr($0, index($0, $2)) }')"
+[ -z "$unsandboxed" ] || die "actions ran outside linux-sandbox:
+$unsandboxed"
+
 # The standard library is compiled once per configuration that truly
 # differs: the target configuration and the exec one (tools).
 # (Gazelle's build came first and compiled some of it.)
-cat "$tmp/gazelle.json" "$tmp/test.json" >"$tmp/gazelle-test.json"
-spawns "$tmp/gazelle-test.json" >"$tmp/test.spawns"
 stdlib=$(awk -F'\t' '$1 == "GoStdlib"' "$tmp/test.spawns")
 stdlib_n=$(printf '%s\n' "$stdlib" | grep -c . || true)
 echo "Go standard library compiled $stdlib_n times:"

@@ -1,5 +1,6 @@
 """kernel_modules_install: modules with their proofs appended, installed."""
 
+load(":kbuild.bzl", "KBUILD_HOST_PATH", "KernelBuildInfo")
 load(":providers.bzl", "ModuleHashesInfo")
 
 COMPRESSIONS = ["none", "gzip", "xz", "zstd"]
@@ -16,20 +17,50 @@ def _kernel_modules_install_impl(ctx):
     args.add("--suffix", mods.suffix)
     args.add("--proof-dir", hashes.proof_dir)
     args.add("--dest", out.path)
-    args.add("--kernel-release", ctx.attr.kernel_release)
     args.add("--compress", ctx.attr.compression)
 
     # The host's gzip/xz/zstd are not declared inputs: the pure-Go encoders
     # keep the output a function of the declared inputs alone.
     args.add("--builtin-encoder")
-    ctx.actions.run(
-        executable = ctx.executable.modhashes,
-        arguments = [args],
-        inputs = depset(hashes.proofs + mods.modules, transitive = [mods.objtree_files]),
-        outputs = [out],
-        mnemonic = "ModHashesInstall",
-        progress_message = "INSTALL %s (%d modules, %s)" % (out.short_path, len(mods.modules), ctx.attr.compression),
-    )
+    inputs = depset(hashes.proofs + mods.modules, transitive = [mods.objtree_files])
+    progress = "INSTALL %s (%d modules, %s)" % (out.short_path, len(mods.modules), ctx.attr.compression)
+    kernel = ctx.attr.kernel[KernelBuildInfo] if ctx.attr.kernel else None
+    if not kernel:
+        if not ctx.attr.kernel_release:
+            fail("kernel_modules_install: set kernel or kernel_release")
+        args.add("--kernel-release", ctx.attr.kernel_release)
+        ctx.actions.run(
+            executable = ctx.executable.modhashes,
+            arguments = [args],
+            inputs = inputs,
+            outputs = [out],
+            mnemonic = "ModHashesInstall",
+            progress_message = progress,
+        )
+    else:
+        # As kbuild's modules_install: the modules, then depmod (kmod) with
+        # the kernel's System.map, so that modprobe resolves dependencies.
+        ctx.actions.run_shell(
+            command = """set -eu
+mh=$1 map=$2 rel=$(cat "$3") dest=$4
+shift 4
+"$mh" "$@" --kernel-release "$rel"
+depmod -ae -F "$map" -b "$dest" "$rel"
+""",
+            arguments = [
+                ctx.executable.modhashes.path,
+                kernel.system_map.path,
+                kernel.kernel_release.path,
+                out.path,
+                args,
+            ],
+            inputs = depset([kernel.system_map, kernel.kernel_release], transitive = [inputs]),
+            tools = [ctx.executable.modhashes],
+            outputs = [out],
+            env = {"LC_ALL": "C", "PATH": KBUILD_HOST_PATH + ":/usr/sbin:/sbin"},
+            mnemonic = "ModHashesInstall",
+            progress_message = progress + ", depmod",
+        )
     return [DefaultInfo(
         files = depset([out]),
         runfiles = ctx.runfiles(files = [out]),
@@ -56,9 +87,13 @@ the action.""",
             providers = [ModuleHashesInfo],
             doc = "The tree whose proofs are appended: a `module_hashes` target.",
         ),
+        "kernel": attr.label(
+            providers = [KernelBuildInfo],
+            doc = "The `kernel_build` (or `kernel_modules_set`) the modules are for: gives the release and runs depmod with its `System.map`, as `make modules_install` does.",
+        ),
         "kernel_release": attr.string(
-            mandatory = True,
-            doc = "The kernel release, the directory name below `lib/modules`.",
+            default = "",
+            doc = "The kernel release, the directory name below `lib/modules`, when `kernel` is not set (no depmod then).",
         ),
         "modhashes": attr.label(
             default = Label("//tools/modhashes"),

@@ -30,18 +30,19 @@ RULES_GO_VERSION=v0.63.0 # v0.64 needs a newer bazel_features than Debian's 1.11
 GAZELLE_VERSION=v0.54.0
 GAZELLE_V2_VERSION=v2.0.0-3 # Gazelle's nested module, missing from its zip
 BUILDIFIER_VERSION=8.2.1
-# The chroot's packages, all of them here. A kernel build would add its host
-# tools (gcc, make, flex, bison, bc, libelf-dev, libssl-dev, dwarves, kmod,
-# cpio, python3, ...) to this list.
+# The chroot's packages, all of them here. The kbuild actions of the rules
+# run these host tools; rules/README.md lists them as the kernel toolchain.
 CHROOT_PACKAGES=(
 	bazel-bootstrap  # Bazel 7.7.1 and Debian's modules (platforms, rules_cc, ...)
 	bazel-rules-shell
 	bazel-stardoc    # renders rules/REFERENCE.md
 	bazel-java-tools # java_tools for Stardoc's renderer (a java_binary)
 	ca-certificates  # HTTPS to the Go module proxy
-	gcc libc6-dev    # the C toolchain Bazel autoconfigures
+	gcc libc6-dev    # the C toolchain Bazel autoconfigures, and kbuild's
 	python3          # rules_python's stub, and tests' helpers
-	zstd
+	zstd xz-utils
+	# kbuild's host toolchain (rules/private/kbuild.bzl)
+	make bc flex bison libelf-dev libssl-dev dwarves kmod cpio patch binutils
 )
 
 say() { printf 'setup: %s\n' "$*" >&2; }

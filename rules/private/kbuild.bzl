@@ -1,0 +1,455 @@
+"""kbuild's stages as actions: source, configuration, vmlinux.unstripped, modules, boot image."""
+
+load(":providers.bzl", "KernelImageInfo", "KernelModulesInfo")
+
+KernelSourceInfo = provider(
+    doc = "A kernel source tree pinned by content, patched, ready for kbuild.",
+    fields = {
+        "tree": "File: the patched tree as a reproducible `.tar.zst` (what every kbuild action unpacks).",
+    },
+)
+
+KernelConfigInfo = provider(
+    doc = "A kernel configuration and how kbuild is invoked for it.",
+    fields = {
+        "source": "KernelSourceInfo: the tree it configures.",
+        "config": "File: the `.config`.",
+        "make_args": "list of string: `ARCH=`/`CROSS_COMPILE=`/`LLVM=` arguments every kbuild action passes.",
+    },
+)
+
+KernelBuildInfo = provider(
+    doc = "The vmlinux build of a kernel: what the modules, external modules and boot image build against.",
+    fields = {
+        "config": "KernelConfigInfo: the configuration it was built with.",
+        "vmlinux_unstripped": "File: the linked `vmlinux.unstripped`, `.module_hashes` all zero.",
+        "system_map": "File: `System.map` (depmod's `-F`).",
+        "kernel_release": "File: `include/config/kernel.release`.",
+        "modules_builtin": "list of File: `modules.builtin` and `modules.builtin.modinfo`.",
+        "state": "File: every file the vmlinux build added to the tree, as `.tar.zst`: generated headers, host tools, objects.",
+        "module_symvers": "File: `Module.symvers` of vmlinux and the in-tree modules (what `make M=` checks symbols against).",
+    },
+)
+
+# The host tools every kbuild action runs, in one place: this PATH, nothing
+# else. The actions find gcc, binutils, make, flex, bison, bc, perl, pahole
+# (dwarves), libelf and OpenSSL headers, xz, zstd, cpio and patch there;
+# tools/bazel/setup.sh installs them (rules/README.md, "Kernel toolchain").
+KBUILD_HOST_PATH = "/usr/bin:/bin"
+
+# Everything that could make two builds of one tree differ, fixed.
+_REPRODUCIBLE_ENV = {
+    "KBUILD_BUILD_HOST": "modhashes",
+    "KBUILD_BUILD_TIMESTAMP": "Thu Jan  1 00:00:00 UTC 2026",
+    "KBUILD_BUILD_USER": "modhashes",
+    "KBUILD_BUILD_VERSION": "1",
+    "LC_ALL": "C",
+    "PATH": KBUILD_HOST_PATH,
+    "TZ": "UTC",
+}
+
+def _env(make_args = []):
+    env = dict(_REPRODUCIBLE_ENV)
+    env["KBUILD_MAKE_ARGS"] = " ".join(make_args)
+    return env
+
+def _run_kbuild(ctx, mnemonic, progress, command, outputs, inputs, args, make_args = []):
+    ctx.actions.run(
+        executable = ctx.executable._kbuild,
+        arguments = [command] + args,
+        inputs = inputs,
+        outputs = outputs,
+        env = _env(make_args),
+        mnemonic = mnemonic,
+        progress_message = progress,
+    )
+
+_KBUILD_ATTR = {
+    "_kbuild": attr.label(
+        default = Label(":kbuild.sh"),
+        executable = True,
+        allow_single_file = True,
+        cfg = "exec",
+    ),
+}
+
+def _kernel_source_impl(ctx):
+    out = ctx.actions.declare_file(ctx.label.name + ".tar.zst")
+    archive = ctx.file.archive
+    _run_kbuild(
+        ctx,
+        "KernelSource",
+        "SOURCE %s" % ctx.label,
+        "source",
+        [out],
+        [archive] + ctx.files.patches,
+        [out.path, archive.path, ctx.attr.sha256, ctx.attr.strip_prefix] + [p.path for p in ctx.files.patches],
+    )
+    return [
+        KernelSourceInfo(tree = out),
+        DefaultInfo(files = depset([out])),
+    ]
+
+kernel_source = rule(
+    implementation = _kernel_source_impl,
+    doc = """A kernel source tree pinned by content, with patches applied.
+
+`archive` is a tarball the user names (a file in the workspace, or one that
+`local_kernel_archive` links in from outside it); the action fails unless its
+sha256 is `sha256`. Nothing is downloaded. The output is the patched tree as
+a reproducible `.tar.zst`, mtimes fixed, which every later kbuild action
+unpacks.""",
+    attrs = dict(_KBUILD_ATTR, **{
+        "archive": attr.label(
+            mandatory = True,
+            allow_single_file = [".tar", ".tar.xz", ".txz", ".tar.gz", ".tgz", ".tar.zst"],
+            doc = "The source tarball.",
+        ),
+        "patches": attr.label_list(
+            allow_files = [".patch", ".diff"],
+            doc = "Patches applied in this order with `patch -p1` and no fuzz.",
+        ),
+        "sha256": attr.string(
+            mandatory = True,
+            doc = "sha256 of `archive`: the pin.",
+        ),
+        "strip_prefix": attr.string(
+            default = "",
+            doc = "Directory in the archive that holds the tree (e.g. `linux-source-7.3`).",
+        ),
+    }),
+    provides = [KernelSourceInfo],
+)
+
+def _kernel_config_impl(ctx):
+    source = ctx.attr.source[KernelSourceInfo]
+    out = ctx.actions.declare_file(ctx.label.name + "/.config")
+    make_args = []
+    if ctx.attr.arch:
+        make_args.append("ARCH=" + ctx.attr.arch)
+    if ctx.attr.cross_compile:
+        make_args.append("CROSS_COMPILE=" + ctx.attr.cross_compile)
+    _run_kbuild(
+        ctx,
+        "KernelConfig",
+        "CONFIG %s (%s + %d fragments)" % (ctx.label, ctx.attr.base, len(ctx.files.fragments)),
+        "config",
+        [out],
+        [source.tree] + ctx.files.fragments,
+        [out.path, source.tree.path, ctx.attr.base] + [f.path for f in ctx.files.fragments],
+        make_args,
+    )
+    return [
+        KernelConfigInfo(source = source, config = out, make_args = make_args),
+        DefaultInfo(files = depset([out])),
+    ]
+
+kernel_config = rule(
+    implementation = _kernel_config_impl,
+    doc = """A `.config`: kbuild's `base` target, the fragments merged by
+`scripts/kconfig/merge_config.sh`, then `olddefconfig`, in one action. Fails
+when a line of a fragment is not in the result (an option whose dependencies
+are not met).""",
+    attrs = dict(_KBUILD_ATTR, **{
+        "arch": attr.string(
+            default = "",
+            doc = "kbuild's `ARCH` (e.g. `arm64`); empty for the host's.",
+        ),
+        "base": attr.string(
+            default = "defconfig",
+            doc = "The configuration target to start from: `tinyconfig`, `defconfig`, `allnoconfig`, a `*_defconfig`, ...",
+        ),
+        "cross_compile": attr.string(
+            default = "",
+            doc = "kbuild's `CROSS_COMPILE` prefix (e.g. `aarch64-linux-gnu-`).",
+        ),
+        "fragments": attr.label_list(
+            allow_files = True,
+            doc = "Configuration fragments (`CONFIG_X=y` lines), merged in this order.",
+        ),
+        "source": attr.label(
+            mandatory = True,
+            providers = [KernelSourceInfo],
+            doc = "A `kernel_source`.",
+        ),
+    }),
+    provides = [KernelConfigInfo],
+)
+
+def _declare_modules(ctx, root, paths):
+    return [ctx.actions.declare_file(root + "/" + p) for p in paths]
+
+def _modules_info(modules, paths, order):
+    return KernelModulesInfo(
+        modules = modules,
+        paths = paths,
+        suffix = ".ko",
+        order = order,
+        objtree = order.dirname,
+        objtree_files = depset(modules + [order]),
+    )
+
+def _check_paths(paths):
+    for p in paths:
+        if not p.endswith(".ko") or p.startswith("/") or ".." in p.split("/"):
+            fail("module {} is not a relative path ending in .ko".format(p))
+
+def _kernel_build_impl(ctx):
+    config = ctx.attr.config[KernelConfigInfo]
+    tree = config.source.tree
+    name = ctx.label.name
+    vmlinux = ctx.actions.declare_file(name + "/vmlinux.unstripped")
+    system_map = ctx.actions.declare_file(name + "/System.map")
+    release = ctx.actions.declare_file(name + "/kernel.release")
+    builtin = [
+        ctx.actions.declare_file(name + "/modules.builtin"),
+        ctx.actions.declare_file(name + "/modules.builtin.modinfo"),
+    ]
+    state = ctx.actions.declare_file(name + "/state.tar.zst")
+    _run_kbuild(
+        ctx,
+        "KernelVmlinux",
+        "VMLINUX %s" % ctx.label,
+        "vmlinux",
+        [vmlinux, system_map, release, state] + builtin,
+        [tree, config.config],
+        [vmlinux.dirname, tree.path, config.config.path],
+        config.make_args,
+    )
+
+    _check_paths(ctx.attr.modules)
+    root = name + "_modules"
+    modules = _declare_modules(ctx, root, ctx.attr.modules)
+    order = ctx.actions.declare_file(root + "/modules.order")
+    symvers = ctx.actions.declare_file(root + "/Module.symvers")
+    _run_kbuild(
+        ctx,
+        "KernelModules",
+        "MODULES %s (%d)" % (ctx.label, len(modules)),
+        "modules",
+        modules + [order, symvers],
+        [tree, state],
+        [order.dirname, tree.path, state.path] + ctx.attr.modules,
+        config.make_args,
+    )
+    return [
+        KernelBuildInfo(
+            config = config,
+            vmlinux_unstripped = vmlinux,
+            system_map = system_map,
+            kernel_release = release,
+            modules_builtin = builtin,
+            state = state,
+            module_symvers = symvers,
+        ),
+        _modules_info(modules, ctx.attr.modules, order),
+        DefaultInfo(files = depset([vmlinux])),
+        OutputGroupInfo(
+            modules = depset(modules + [order, symvers]),
+            state = depset([state, system_map, release] + builtin),
+        ),
+    ]
+
+kernel_build = rule(
+    implementation = _kernel_build_impl,
+    doc = """Builds a kernel's `vmlinux.unstripped` and its in-tree modules: two actions.
+
+The first runs `make vmlinux modules_prepare` and keeps, besides
+`vmlinux.unstripped` (the default output), everything the build added to the
+tree (the "state": generated headers, host tools, objects).
+The second unpacks that state and runs `make modules`; kbuild finds vmlinux
+up to date and builds only the modules, with their BTF against kbuild's own
+`vmlinux`, whose `.BTF` is that of `vmlinux.unstripped`. `modules` must list
+the modules as kbuild's `modules.order` does (same paths, same order: the
+action fails otherwise, printing the difference), since Bazel declares
+outputs before it builds them. The target provides `KernelModulesInfo` for
+`module_hashes`.""",
+    attrs = dict(_KBUILD_ATTR, **{
+        "config": attr.label(
+            mandatory = True,
+            providers = [KernelConfigInfo],
+            doc = "A `kernel_config`.",
+        ),
+        "modules": attr.string_list(
+            doc = "The in-tree modules, as paths below the tree ending in `.ko`, in modules.order order.",
+        ),
+    }),
+    provides = [KernelBuildInfo, KernelModulesInfo],
+)
+
+def _kernel_external_module_impl(ctx):
+    build = ctx.attr.kernel[KernelBuildInfo]
+    _check_paths(ctx.attr.modules)
+    root = ctx.label.name
+    modules = _declare_modules(ctx, root, ctx.attr.modules)
+    order = ctx.actions.declare_file(root + "/modules.order")
+    srcs = ctx.files.srcs
+    moddir = srcs[0].dirname
+    for f in srcs:
+        if f.dirname != moddir:
+            fail("{}: all srcs must be in one directory, {}".format(f.short_path, srcs[0].short_path))
+    args = ctx.actions.args()
+    args.add_all([order.dirname, build.config.source.tree, build.state, build.module_symvers, moddir])
+    args.add_all(ctx.attr.modules)
+    _run_kbuild(
+        ctx,
+        "KernelExternalModule",
+        "MODULE %s (%d)" % (ctx.label, len(modules)),
+        "external",
+        modules + [order],
+        srcs + [build.config.source.tree, build.state, build.module_symvers],
+        [args],
+        build.config.make_args,
+    )
+    return [
+        _modules_info(modules, ctx.attr.modules, order),
+        DefaultInfo(files = depset(modules)),
+    ]
+
+kernel_external_module = rule(
+    implementation = _kernel_external_module_impl,
+    doc = """Builds out-of-tree modules (`make M=`) against a `kernel_build`: one action.
+
+`srcs` (a `Kbuild` or `Makefile` and the sources, all in one directory) are
+copied to a directory of their own, `M=`; `modules` lists what kbuild builds there, in
+its modules.order order. Provides `KernelModulesInfo`, so that the modules
+join the kernel's Merkle tree (see `kernel_modules_set`).""",
+    attrs = dict(_KBUILD_ATTR, **{
+        "kernel": attr.label(
+            mandatory = True,
+            providers = [KernelBuildInfo],
+            doc = "The `kernel_build` to build against.",
+        ),
+        "modules": attr.string_list(
+            mandatory = True,
+            doc = "The modules, as paths below the directory of `srcs` ending in `.ko`, in modules.order order.",
+        ),
+        "srcs": attr.label_list(
+            allow_files = True,
+            mandatory = True,
+            doc = "The module's sources and its Kbuild or Makefile, all in one directory.",
+        ),
+    }),
+    provides = [KernelModulesInfo],
+)
+
+def _kernel_boot_image_impl(ctx):
+    build = ctx.attr.kernel[KernelBuildInfo]
+    image = ctx.attr.vmlinux[KernelImageInfo]
+    out = ctx.actions.declare_file(ctx.attr.out or ctx.label.name)
+    _run_kbuild(
+        ctx,
+        "KernelBootImage",
+        "IMAGE %s" % out.short_path,
+        "image",
+        [out],
+        [build.config.source.tree, build.state, image.vmlinux],
+        [out.path, build.config.source.tree.path, build.state.path, image.vmlinux.path],
+        build.config.make_args,
+    )
+    return [DefaultInfo(files = depset([out]))]
+
+kernel_boot_image = rule(
+    implementation = _kernel_boot_image_impl,
+    doc = """The boot image (`bzImage` on x86, kbuild's `image_name`) of a final vmlinux: one action.
+
+Unpacks the `kernel_build` state, puts the final vmlinux of `vmlinux` in
+place of kbuild's and runs kbuild's image target with `-o vmlinux`, so that
+vmlinux is not relinked; the action fails if kbuild touched it anyway.""",
+    attrs = dict(_KBUILD_ATTR, **{
+        "kernel": attr.label(
+            mandatory = True,
+            providers = [KernelBuildInfo],
+            doc = "The `kernel_build` whose tree builds the image.",
+        ),
+        "out": attr.string(
+            default = "",
+            doc = "Output file name. Default: the target's name.",
+        ),
+        "vmlinux": attr.label(
+            mandatory = True,
+            providers = [KernelImageInfo],
+            doc = "The final vmlinux: a `kernel_vmlinux` target.",
+        ),
+    }),
+)
+
+def _kernel_modules_set_impl(ctx):
+    build = ctx.attr.kernel[KernelBuildInfo]
+    intree = ctx.attr.kernel[KernelModulesInfo]
+    install_dir = ctx.attr.install_dir.strip("/")
+    root = ctx.label.name + ".objtree/"
+    entries = []  # (file, path below the object tree, modules.order line)
+    for f, p in zip(intree.modules, intree.paths):
+        entries.append((f, p, p[:-len(intree.suffix)] + ".o"))
+    for ext in ctx.attr.external:
+        info = ext[KernelModulesInfo]
+        for f, p in zip(info.modules, info.paths):
+            path = install_dir + "/" + p[:-len(info.suffix)] + ".ko"
+            entries.append((f, path, path))
+    links = []
+    seen = {}
+    for f, path, _ in entries:
+        if path in seen:
+            fail("module {} comes twice".format(path))
+        seen[path] = True
+        link = ctx.actions.declare_file(root + path)
+        ctx.actions.symlink(output = link, target_file = f)
+        links.append(link)
+    modules = [e[0] for e in entries]
+    paths = [e[1] for e in entries]
+    lines = [e[2] for e in entries]
+
+    # What `modhashes install` reads from an object tree besides modules.
+    for f, p in [(build.kernel_release, "include/config/kernel.release")] + [
+        (f, f.basename)
+        for f in build.modules_builtin
+    ]:
+        link = ctx.actions.declare_file(root + p)
+        ctx.actions.symlink(output = link, target_file = f)
+        links.append(link)
+
+    # modules.order names in-tree modules by object, as kbuild does, and
+    # out-of-tree ones by their installed path.
+    order = ctx.actions.declare_file(root + "modules.order")
+    ctx.actions.write(order, "".join([line + "\n" for line in lines]))
+    return [
+        KernelModulesInfo(
+            modules = modules,
+            paths = paths,
+            suffix = ".ko",
+            order = order,
+            objtree = order.dirname,
+            objtree_files = depset(links + [order]),
+        ),
+        build,
+        DefaultInfo(files = depset(modules + [order])),
+    ]
+
+kernel_modules_set = rule(
+    implementation = _kernel_modules_set_impl,
+    doc = """The in-tree modules of a `kernel_build` and out-of-tree modules, as one set for one Merkle tree.
+
+Positions: the in-tree modules in kbuild's order, then each `external`
+target's modules in its order. Out-of-tree modules are placed below
+`install_dir` (kbuild's `INSTALL_MOD_DIR` for `M=` builds, `updates`), which
+is where `kernel_modules_install` installs them. Forwards the kernel's
+`KernelBuildInfo`, so that the install knows its release, `System.map` and
+`modules.builtin`. Runs no process.""",
+    attrs = {
+        "external": attr.label_list(
+            providers = [KernelModulesInfo],
+            doc = "`kernel_external_module` targets.",
+        ),
+        "install_dir": attr.string(
+            default = "updates",
+            doc = "Directory below `lib/modules/<release>` of the out-of-tree modules.",
+        ),
+        "kernel": attr.label(
+            mandatory = True,
+            providers = [KernelBuildInfo, KernelModulesInfo],
+            doc = "The `kernel_build` of the in-tree modules.",
+        ),
+    },
+    provides = [KernelModulesInfo, KernelBuildInfo],
+)

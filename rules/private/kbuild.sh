@@ -1,0 +1,206 @@
+#!/usr/bin/env bash
+# The kbuild actions of rules/private/kbuild.bzl, one command each:
+#
+#   kbuild.sh source   OUT ARCHIVE SHA256 STRIP_PREFIX PATCH...
+#   kbuild.sh config   OUT SOURCE BASE FRAGMENT...
+#   kbuild.sh vmlinux  OUTDIR SOURCE CONFIG
+#   kbuild.sh modules  OUTDIR SOURCE STATE MODULE...
+#   kbuild.sh external OUTDIR SOURCE STATE SYMVERS MODULE_DIR MODULE...
+#   kbuild.sh image    OUT SOURCE STATE VMLINUX
+#
+# kbuild decides what to rebuild from mtimes and from the commands recorded
+# in .cmd files, so every action rebuilds the same tree:
+#  - the tree is built in place (srctree "."), so kbuild's .cmd files name no
+#    absolute path; the debug prefix map comes from a response file
+#    (KCFLAGS=@../prefix-map) that they name by a relative path;
+#  - sources carry mtime $T_SOURCE, and every file the vmlinux build made
+#    (the "state", unpacked by later actions) one later mtime, so later
+#    actions find the vmlinux build up to date and build only what they are
+#    for.
+# Environment, from the rule: KBUILD_MAKE_ARGS (ARCH=..., CROSS_COMPILE=...),
+# KBUILD_BUILD_TIMESTAMP, KBUILD_BUILD_USER, KBUILD_BUILD_HOST,
+# KBUILD_BUILD_VERSION.
+set -euo pipefail
+
+T_SOURCE=@1767225600 # 2026-01-01T00:00:00Z
+T_STATE=@1767225601
+
+die() {
+	echo "kbuild: $*" >&2
+	exit 1
+}
+[ $# -ge 2 ] || die "usage: kbuild.sh COMMAND OUT ..."
+cmd=$1 out=$2
+shift 2
+top=$PWD
+# One path for every action: kbuild's host tools (objtool, resolve_btfids)
+# record absolute paths, and relink (and so relink vmlinux) when they move.
+# Bazel's linux-sandbox gives each action a /tmp of its own; elsewhere a
+# busy path falls back to a fresh one, correct but slower.
+w=/tmp/modhashes-kbuild
+if ! mkdir "$w" 2>/dev/null; then
+	w=$(mktemp -d /tmp/modhashes-kbuild.XXXXXX)
+	echo "kbuild: /tmp/modhashes-kbuild is in use (no private /tmp): building in $w" >&2
+fi
+# Deleting a built tree takes a while: move it aside and delete it in the
+# background (a sandbox's own cleanup does it there, after the action).
+cleanup() {
+	mv "$w" "$w.done.$$" 2>/dev/null || return 0
+	(chmod -R u+w "$w.done.$$" 2>/dev/null; rm -rf "$w.done.$$") </dev/null >/dev/null 2>&1 &
+}
+trap cleanup EXIT
+src=$w/src
+read -r -a make_args <<<"${KBUILD_MAKE_ARGS:-}"
+jobs=$(nproc)
+
+abs() { case $1 in /*) echo "$1" ;; *) echo "$top/$1" ;; esac; }
+
+# Reproducible tar of the files listed on stdin (relative to DIR), all with
+# mtime MTIME.
+pack() { # DIR MTIME OUT
+	tar -C "$1" --null --no-recursion --sort=name --mtime="$2" \
+		--owner=0 --group=0 --numeric-owner --format=gnu -cf - --files-from=- |
+		zstd -q -T0 -3 -o "$3"
+}
+unpack_source() { # SOURCE
+	mkdir -p "$src"
+	zstd -q -dc <"$(abs "$1")" | tar -C "$src" -xf -
+	# Each action has its own prefix: map it to where the Make build's is.
+	printf '%s\n' "-fdebug-prefix-map=$src=/usr/src/linux" >"$w/prefix-map"
+}
+# The state's files get one mtime, a second ago: newer than the sources and
+# than the host's headers, which kbuild's host tools depend on.
+state_time=@$(($(date +%s) - 1))
+unpack_state() { # STATE
+	zstd -q -dc <"$(abs "$1")" | tar -C "$src" -xvf - |
+		(cd "$src" && tr '\n' '\0' | xargs -0 touch -h -d "$state_time")
+}
+kmake() {
+	make -C "$src" -j"$jobs" "${make_args[@]}" \
+		KCFLAGS=@../prefix-map KAFLAGS=@../prefix-map "$@"
+}
+# Files that the build added to the source tree, NUL-separated.
+made_files() {
+	(cd "$src" && find . \( -type f -o -type l \) -newermt "$T_STATE" -print0 | sed -z 's|^\./||')
+}
+
+case $cmd in
+source)
+	[ $# -ge 3 ] || die "usage: kbuild.sh source OUT ARCHIVE SHA256 STRIP_PREFIX PATCH..."
+	archive=$1 sha256=$2 strip=$3
+	shift 3
+	got=$(sha256sum <"$archive" | cut -d' ' -f1)
+	[ "$got" = "$sha256" ] || die "$archive: sha256 is $got, the rule pins $sha256"
+	mkdir -p "$src"
+	args=()
+	if [ -n "$strip" ]; then
+		IFS=/ read -r -a parts <<<"${strip%/}"
+		args=(--strip-components=${#parts[@]} "${strip%/}/")
+	fi
+	case $archive in
+	*.tar.xz | *.txz) xz -dc -T0 "$archive" ;;
+	*.tar.gz | *.tgz) gzip -dc "$archive" ;;
+	*.tar.zst) zstd -q -dc <"$archive" ;;
+	*.tar) cat "$archive" ;;
+	*) die "$archive: not a .tar, .tar.xz, .tar.gz or .tar.zst" ;;
+	esac | tar -C "$src" "${args[@]}" -xf -
+	[ -f "$src/Makefile" ] && [ -f "$src/Kconfig" ] ||
+		die "$archive: no kernel tree (Makefile, Kconfig) at '${strip:-.}'"
+	for p in "$@"; do
+		patch -d "$src" -p1 -s -F0 --no-backup-if-mismatch <"$p" >&2 ||
+			die "$p does not apply to $archive"
+	done
+	(cd "$src" && find . -mindepth 1 -print0 | sed -z 's|^\./||') | pack "$src" "$T_SOURCE" "$out"
+	;;
+config)
+	[ $# -ge 2 ] || die "usage: kbuild.sh config OUT SOURCE BASE FRAGMENT..."
+	unpack_source "$1"
+	base=$2
+	shift 2
+	kmake -s "$base" >&2
+	frags=()
+	for f in "$@"; do frags+=("$(abs "$f")"); done
+	if [ ${#frags[@]} -gt 0 ]; then
+		(cd "$src" && scripts/kconfig/merge_config.sh -m .config "${frags[@]}" >/dev/null)
+	fi
+	kmake -s olddefconfig >&2
+	bad=0
+	for f in "${frags[@]}"; do
+		while read -r line; do
+			case $line in
+			CONFIG_*=* | "# CONFIG_"*" is not set")
+				grep -qxF -- "$line" "$src/.config" || {
+					echo "kbuild: $f: '$line' is not in the resulting .config (a dependency is missing?)" >&2
+					bad=1
+				}
+				;;
+			esac
+		done <"$f"
+	done
+	[ $bad = 0 ] || exit 1
+	cp "$src/.config" "$out"
+	;;
+vmlinux)
+	[ $# = 2 ] || die "usage: kbuild.sh vmlinux OUTDIR SOURCE CONFIG"
+	unpack_source "$1"
+	cp "$2" "$src/.config"
+	kmake vmlinux modules_prepare >&2
+	mkdir -p "$out"
+	cp "$src/vmlinux.unstripped" "$src/System.map" "$src/include/config/kernel.release" \
+		"$src/modules.builtin" "$src/modules.builtin.modinfo" "$out/"
+	made_files | pack "$src" "$T_STATE" "$out/state.tar.zst"
+	;;
+modules | external)
+	if [ "$cmd" = modules ]; then
+		[ $# -ge 2 ] || die "usage: kbuild.sh modules OUTDIR SOURCE STATE MODULE..."
+	else
+		[ $# -ge 4 ] || die "usage: kbuild.sh external OUTDIR SOURCE STATE SYMVERS MODULE_DIR MODULE..."
+	fi
+	unpack_source "$1"
+	unpack_state "$2"
+	shift 2
+	if [ "$cmd" = modules ]; then
+		kmake modules >&2
+		objtree=$src
+	else
+		# The in-tree modules' exports, which modpost checks against.
+		cp "$1" "$src/Module.symvers"
+		touch -d "$state_time" "$src/Module.symvers"
+		shift
+		objtree=$w/ext
+		cp -rL "$(abs "$1")" "$objtree"
+		chmod -R u+w "$objtree"
+		shift
+		printf '%s\n' "-fdebug-prefix-map=$objtree=/usr/src/external" >>"$w/prefix-map"
+		kmake M="$objtree" modules >&2
+	fi
+	# The declared modules must be kbuild's, in kbuild's order.
+	want=$(printf '%s\n' "$@")
+	got=$(sed 's/\.o$/.ko/' "$objtree/modules.order")
+	if [ "$want" != "$got" ]; then
+		echo "kbuild: the rule's modules are not those of kbuild's modules.order:" >&2
+		diff <(echo "$want") <(echo "$got") | sed -n 's/^</  declared only:/p; s/^>/  built only:/p' >&2
+		exit 1
+	fi
+	mkdir -p "$out"
+	cp "$objtree/modules.order" "$out/modules.order"
+	[ "$cmd" = external ] || cp "$src/Module.symvers" "$out/Module.symvers"
+	for m in "$@"; do
+		mkdir -p "$out/$(dirname "$m")"
+		cp "$objtree/$m" "$out/$m"
+	done
+	;;
+image)
+	[ $# = 3 ] || die "usage: kbuild.sh image OUT SOURCE STATE VMLINUX"
+	unpack_source "$1"
+	unpack_state "$2"
+	cp "$3" "$src/vmlinux"
+	image=$(kmake -s image_name)
+	before=$(sha256sum <"$src/vmlinux")
+	# vmlinux itself is not remade from vmlinux.unstripped: it is the final one.
+	kmake -o vmlinux "$(basename "$image")" >&2
+	[ "$(sha256sum <"$src/vmlinux")" = "$before" ] || die "kbuild rebuilt vmlinux instead of using the final one"
+	cp "$src/$image" "$out"
+	;;
+*) die "unknown command $cmd" ;;
+esac

@@ -8,7 +8,8 @@
       Compare what 'modhashes verify --json' predicted for each case with
       what the kernel did in the serial log; print a table, exit 1 on any
       mismatch.  CASES has one "NAME EXPECT PATH_IN_INITRAMFS HOST_PATH"
-      line per insmod, in load order; EXPECT is ok or reject.
+      line per insmod, in load order; EXPECT is ok or reject; a guest path
+      "modprobe:NAME" is loaded with modprobe.
 """
 
 import json
@@ -121,7 +122,8 @@ def check(verify_json, cases_file, log_file):
             # the kernel may say it twice, but it must say the predicted thing.
             ok = ok and bool(rejected) and set(rejected) == {KERNEL_REASON[outcome]}
         if kernel == "load":
-            modname = os.path.basename(guest)[:-3].replace("-", "_")
+            modname = os.path.basename(guest.split(":", 1)[-1])  # "modprobe:NAME" or a path
+            modname = modname.removesuffix(".ko").replace("-", "_")
             ok = ok and modname in loaded
         rows.append((name, outcome, predicted, kernel, detail, ok))
         if not ok:

@@ -2,8 +2,9 @@
 # fetch-linux-source.sh VERSION DEST
 #
 # Unpacks Debian's linux-source-VERSION package (a kernel tree with Debian's
-# patches) into DEST/linux-source-VERSION and prints that path.  Idempotent:
-# an unpacked tree is reused.
+# patches) into DEST/linux-source-VERSION and prints that path; the package's
+# tarball stays next to it, DEST/linux-source-VERSION.tar.xz (the Bazel
+# example's source).  Idempotent: an unpacked tree is reused.
 #
 # Newer kernels are only in Debian's newer suites (sid, trixie-backports).
 # They are looked up through this machine's own Debian mirror with a private
@@ -18,7 +19,8 @@ suites=${APT_SUITES:-"sid trixie-backports"}
 
 tree=$dest/linux-source-$ver
 stamp=$dest/.linux-source-$ver.unpacked
-if [ -f "$tree/Makefile" ] && [ -f "$stamp" ]; then
+tarball=$dest/linux-source-$ver.tar.xz
+if [ -f "$tree/Makefile" ] && [ -f "$stamp" ] && [ -f "$tarball" ]; then
 	echo "$tree"
 	exit 0
 fi
@@ -46,6 +48,7 @@ deb=$(ls "$tmp"/linux-source-"$ver"_*.deb)
 echo "fetch-linux-source: unpacking $(basename "$deb")" >&2
 dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$tmp" "./usr/src/linux-source-$ver.tar.xz"
 rm -rf "$tree" "$stamp"
-tar -C "$dest" -xf "$tmp/usr/src/linux-source-$ver.tar.xz"
+mv "$tmp/usr/src/linux-source-$ver.tar.xz" "$tarball"
+tar -C "$dest" -xf "$tarball"
 basename "$deb" > "$stamp"
 echo "$tree"

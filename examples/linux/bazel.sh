@@ -1,0 +1,240 @@
+#!/usr/bin/env bash
+# examples/linux/bazel.sh [WORKDIR]
+#
+# The kernel of e2e.sh built by Bazel (//examples/linux: kbuild's stages as
+# separate actions, plus the out-of-tree module hello/), checked:
+#
+#  1. a Make build of the same source, patches, config, module and toolchain,
+#     in the same environment (the Bazel chroot; make-reference.sh), timed;
+#  2. a clean Bazel build, timed, with bazel-remote as remote cache, and a
+#     no-op rebuild, timed; the ratio to the Make build;
+#  3. vmlinux, bzImage, every installed module and depmod's files
+#     byte-identical to the Make build's;
+#  4. boot in QEMU: every module loads with enforcement on, test_static_keys
+#     by modprobe with its dependency, the external one too; three bad
+#     modules are refused; `modhashes verify` predicted each outcome;
+#  5. a clean build from another checkout path executes no action: every one
+#     is a remote-cache hit;
+#  6. changing hello/'s source re-runs only its build, the tree, finalize, the
+#     boot image and the install (the list is printed);
+#  7. hermetic: no action's command line or environment names the checkout,
+#     the output base or the user; every action is sandboxed.
+#
+# Leaves WORKDIR/bazel/bzImage and WORKDIR/bazel/lib/modules/<release>/.
+# Needs root (apt-get, the chroot) and Go. WORKDIR (default
+# /var/tmp/modhashes-bazel-kernel) takes about 6 GB; LINUX_CACHE (default
+# WORKDIR/cache) holds Debian's source package.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=examples/linux/initramfs.sh
+. "$here/initramfs.sh"
+repo=$(cd "$here/../.." && pwd)
+work=${1:-/var/tmp/modhashes-bazel-kernel}
+cache=${LINUX_CACHE:-$work/cache}
+bazel=$repo/tools/bazel/bazel
+in_chroot=$repo/tools/bazel/chroot
+targets=(//examples/linux:bzImage //examples/linux:install //examples/linux:vmlinux)
+
+t0=$(date +%s)
+passed=0
+failed=0
+phase() { printf '\n== %s (%ds)\n' "$*" $(($(date +%s) - t0)); }
+pass() { passed=$((passed + 1)); echo "PASS: $*"; }
+fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
+die() { echo "bazel.sh: $*" >&2; echo "bazel.sh: $passed passed, $((failed + 1)) failed"; exit 1; }
+
+remote_pid=
+checkout2=$work/checkout2
+cleanup() {
+	[ -z "$remote_pid" ] || kill "$remote_pid" 2>/dev/null || true
+	[ ! -d "$checkout2" ] || (cd "$checkout2" && "$bazel" shutdown 2>/dev/null) || true
+}
+trap cleanup EXIT
+
+phase "packages and the Bazel environment"
+pkgs=(busybox-static qemu-system-x86 cpio python3)
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f '${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	apt-get update -q >/dev/null
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+fi
+busybox=/bin/busybox
+bash "$repo/tools/bazel/setup.sh"
+mkdir -p "$work/bin"
+(cd "$repo" && CGO_ENABLED=0 go build -o "$work/bin/modhashes" ./tools/modhashes)
+mh=$work/bin/modhashes
+
+phase "source: Debian's linux-source-7.3"
+tree=$("$here/fetch-linux-source.sh" 7.3 "$cache")
+tarball=$tree.tar.xz
+link() { ln -sfn "$tarball" "$1/examples/linux/linux-source-7.3.tar.xz"; }
+link "$repo"
+echo "$tarball"
+
+phase "Make build (reference), in the Bazel chroot"
+"$in_chroot" bash "$here/make-reference.sh" "$tarball" "$work/make" "$mh" >"$work/make.log" 2>&1 ||
+	{ tail -30 "$work/make.log"; die "the Make build failed (log: $work/make.log)"; }
+make_time=$(cat "$work/make/time")
+echo "Make build: ${make_time}s (log $work/make.log)"
+
+phase "remote cache: bazel-remote"
+read -r remote_pid grpc_port < <("$repo/tools/bazel/bazel-remote.sh" start "$work/remote-cache") ||
+	die "bazel-remote did not start"
+rm -rf "$work/remote-cache"/{ac,cas}
+remote=(--remote_cache="grpc://127.0.0.1:$grpc_port")
+echo "bazel-remote pid $remote_pid on 127.0.0.1:$grpc_port"
+
+phase "clean Bazel build"
+cd "$repo"
+"$bazel" clean >/dev/null 2>&1
+s=$(date +%s)
+"$bazel" build --config=ci "${remote[@]}" --execution_log_json_file="$work/build.json" "${targets[@]}" \
+	>"$work/bazel-build.log" 2>&1 || { tail -40 "$work/bazel-build.log"; die "bazel build failed"; }
+bazel_time=$(($(date +%s) - s))
+s=$(date +%s.%N)
+"$bazel" build --config=ci "${remote[@]}" "${targets[@]}" >"$work/bazel-noop.log" 2>&1 ||
+	die "the no-op bazel build failed"
+noop=$(python3 -c "print('%.1f' % ($(date +%s.%N) - $s))")
+ratio=$(python3 -c "print('%.2f' % ($bazel_time / $make_time))")
+python3 "$repo/tools/bazel/spawns.py" "$work/build.json" | awk -F'\t' '{ print "  " $1 "\t" $3 }'
+echo "clean build: Make ${make_time}s, Bazel ${bazel_time}s: ${ratio}x (goal <= 1.25x); no-op rebuild ${noop}s (goal < 5s)"
+
+phase "Bazel's outputs in $work/bazel"
+bin=$("$bazel" info --config=ci bazel-bin 2>/dev/null)
+out=$work/bazel
+rm -rf "$out" && mkdir -p "$out/obj"
+cp "$bin/examples/linux/bzImage" "$bin/examples/linux/vmlinux" "$out/"
+cp -r "$bin/examples/linux/install/lib" "$out/"
+chmod -R u+w "$out"
+release=$(cat "$bin/examples/linux/kernel/kernel.release")
+mods=$out/lib/modules/$release
+echo "$out/bzImage, $mods ($(find "$mods" -name '*.ko' | wc -l) modules)"
+
+phase "byte-identical to the Make build"
+table=$work/reproducibility.txt
+mk=$work/make
+{
+	printf '%-40s %-64s %s\n' file sha256 identical
+	same=1
+	row() { # NAME BAZEL MAKE
+		local a b
+		a=$(sha256sum <"$2" | cut -d' ' -f1)
+		b=$(sha256sum <"$3" 2>/dev/null | cut -d' ' -f1)
+		if [ "$a" = "$b" ]; then printf '%-40s %-64s %s\n' "$1" "$a" yes
+		else printf '%-40s %-64s %s\n' "$1" "$a" "NO (Make: ${b:-missing})"; same=0; fi
+	}
+	row vmlinux "$out/vmlinux" "$mk/src/vmlinux"
+	row bzImage "$out/bzImage" "$mk/src/arch/x86/boot/bzImage"
+	while read -r f; do
+		row "$f" "$mods/$f" "$mk/root/lib/modules/$release/$f"
+	done < <(cd "$mods" && find . -type f | sed 's|^\./||' | LC_ALL=C sort)
+	# Everything make modules_install wrote, but for the build symlink.
+	extra=$(cd "$mk/root/lib/modules/$release" && find . -type f | sed 's|^\./||' | LC_ALL=C sort |
+		while read -r f; do [ -e "$mods/$f" ] || echo "$f"; done)
+	[ -z "$extra" ] || { echo "only in the Make build: $extra"; same=0; }
+	echo "same=$same"
+} >"$table"
+grep -v '^same=' "$table"
+if grep -qx 'same=1' "$table"; then pass "vmlinux, bzImage, every installed module and depmod's files are byte-identical to the Make build's"
+else fail "Bazel's and Make's builds differ"; fi
+
+phase "boot in qemu-system-x86_64 (TCG)"
+# The object tree the initramfs helper reads: Bazel's outputs, plus the host
+# tool gen_init_cpio of the Make build.
+mkdir -p "$out/obj/usr" "$out/obj/lib"
+cp "$out/vmlinux" "$out/obj/vmlinux"
+cp "$mk/src/usr/gen_init_cpio" "$out/obj/usr/"
+cp -r "$bin/examples/linux/kernel_modules/." "$out/obj/"
+cp -r "$bin/examples/linux/hashes.proofs/." "$out/obj/"
+chmod -R u+w "$out/obj"
+ir=$work/initramfs
+BOOT_MODPROBE=test_static_keys BOOT_EXTRA=updates/modhashes_hello.ko \
+	boot_initramfs "$ir" "$out/obj" "$out" "$release" "$busybox" "$mh" "$work/verify.json" ||
+	die "initramfs"
+log=$work/serial.log
+rm -f "$log"
+timeout 300 qemu-system-x86_64 -accel tcg -m 256M -smp 1 -nodefaults -display none \
+	-no-reboot -serial "file:$log" -kernel "$out/bzImage" -initrd "$ir/initramfs.cpio.gz" \
+	-append "console=ttyS0 loglevel=7 panic=-1 module.sig_enforce=1" ||
+	die "qemu failed or timed out (log: $log)"
+if python3 "$here/bootcheck.py" check "$work/verify.json" "$ir/cases" "$log"; then
+	pass "the kernel did what modhashes verify predicted for all $(wc -l <"$ir/cases") cases"
+else
+	fail "kernel and modhashes verify disagree (log: $log)"
+fi
+loaded=$(sed -n '/^E2E-PROC-MODULES/,/^E2E-END/p' "$log" | awk 'NF > 3 { print $1 }' | sort)
+want=$(find "$mods" -name '*.ko' -exec basename {} .ko \; | sort)
+if [ "$loaded" = "$want" ]; then pass "all $(echo "$want" | wc -l) installed modules are loaded (test_static_key_base by modprobe's dependency)"
+else fail "loaded: $(echo $loaded); installed: $(echo $want)"; fi
+
+phase "remote cache: a clean build from another checkout path"
+rm -rf "$checkout2"
+mkdir -p "$checkout2"
+(cd "$repo" && git ls-files -co --exclude-standard -z | xargs -0 cp --parents -t "$checkout2")
+link "$checkout2"
+(cd "$checkout2" && "$bazel" build --config=ci "${remote[@]}" --execution_log_json_file="$work/build2.json" \
+	"${targets[@]}" >"$work/bazel-build2.log" 2>&1) || { tail -30 "$work/bazel-build2.log"; die "bazel build in $checkout2 failed"; }
+python3 "$repo/tools/bazel/spawns.py" "$work/build2.json" >"$work/build2.spawns"
+n=$(wc -l <"$work/build2.spawns")
+hits=$(awk -F'\t' '$2 == "true"' "$work/build2.spawns" | wc -l)
+echo "$checkout2: $n actions, $hits remote-cache hits, $((n - hits)) executed"
+if [ "$n" -gt 0 ] && [ "$hits" = "$n" ]; then pass "from another checkout path every action is a remote-cache hit ($hits/$n)"
+else fail "from another checkout path $((n - hits)) of $n actions executed"; fi
+(cd "$checkout2" && "$bazel" shutdown >/dev/null 2>&1) || true
+
+phase "incremental: hello/'s source changed"
+hello=$repo/examples/linux/hello/modhashes_hello.c
+cp "$hello" "$work/hello.c.orig"
+sed -i 's/loaded, proven/loaded (changed), proven/' "$hello"
+s=0
+"$bazel" build --config=ci "${remote[@]}" --execution_log_json_file="$work/incr.json" "${targets[@]}" \
+	>"$work/bazel-incr.log" 2>&1 || s=1
+cp "$work/hello.c.orig" "$hello"
+[ "$s" = 0 ] || { tail -30 "$work/bazel-incr.log"; die "the incremental build failed"; }
+python3 "$repo/tools/bazel/spawns.py" "$work/incr.json" | awk -F'\t' '$2 != "true" { print $1 "\t" $3 }' |
+	LC_ALL=C sort >"$work/incr.spawns"
+echo "actions that ran:"
+sed 's/^/  /' "$work/incr.spawns"
+printf '%s\n' KernelBootImage KernelExternalModule ModHashesFinalize ModHashesInstall ModHashesTree >"$work/incr.want"
+if [ "$(cut -f1 "$work/incr.spawns")" = "$(cat "$work/incr.want")" ]; then
+	pass "changing hello/ re-ran only its build, the tree, finalize, the boot image and the install"
+else fail "changing hello/ re-ran other actions"; fi
+"$bazel" build --config=ci "${remote[@]}" "${targets[@]}" >/dev/null 2>&1 || die "the rebuild after restoring hello/ failed"
+
+phase "hermetic"
+"$bazel" aquery --config=ci --output=jsonproto "deps($(IFS=+; echo "${targets[*]}"))" >"$work/aquery.json" 2>/dev/null ||
+	die "aquery failed"
+output_base=$("$bazel" info --config=ci output_base 2>/dev/null)
+if python3 - "$work/aquery.json" "$repo" "$output_base" "$HOME" <<'EOF'
+import json, sys
+data = json.load(open(sys.argv[1]))
+paths = [p for p in sys.argv[2:] if p and p != "/"]
+problems = []
+for a in data.get("actions", []):
+    words = a.get("arguments", []) + ["%s=%s" % (e["key"], e.get("value", "")) for e in a.get("environmentVariables", [])]
+    for w in words:
+        if any(p in w for p in paths):
+            problems.append("%s: %r" % (a["mnemonic"], w))
+    for k in a.get("executionInfo", []):
+        if k["key"] in ("local", "no-sandbox", "no-remote", "no-cache"):
+            problems.append("%s: tag %s" % (a["mnemonic"], k["key"]))
+print("%d actions; %d problems" % (len(data.get("actions", [])), len(problems)))
+for p in problems[:20]:
+    print("  " + p)
+sys.exit(1 if problems else 0)
+EOF
+then pass "no action names the checkout, the output base or the user, and none opts out of the sandbox or the remote cache"
+else fail "actions depend on the host"; fi
+strategies=$(grep -ohE '[0-9]+ [a-z-]+(-sandbox)?' "$work/bazel-build.log" | tail -5 | tr '\n' ' ')
+echo "strategies of the clean build: $strategies"
+
+phase "summary"
+grep -v '^same=' "$table" | head -3
+echo "clean build: Make ${make_time}s, Bazel ${bazel_time}s: ${ratio}x; no-op ${noop}s"
+echo "total time: $(($(date +%s) - t0))s"
+echo "bazel.sh: $passed passed, $failed failed"
+[ "$failed" = 0 ]

@@ -143,11 +143,11 @@ if grep -qx 'same=1' "$table"; then pass "vmlinux, bzImage, every installed modu
 else fail "Bazel's and Make's builds differ"; fi
 
 phase "boot in qemu-system-x86_64 (TCG)"
-# The object tree the initramfs helper reads: Bazel's outputs, plus the host
-# tool gen_init_cpio of the Make build.
+# The object tree the initramfs helper reads: Bazel's outputs, and kbuild's
+# gen_init_cpio built for this host (the chroot's needs sid's libc).
 mkdir -p "$out/obj/usr" "$out/obj/lib"
 cp "$out/vmlinux" "$out/obj/vmlinux"
-cp "$mk/src/usr/gen_init_cpio" "$out/obj/usr/"
+cc -O2 -o "$out/obj/usr/gen_init_cpio" "$mk/src/usr/gen_init_cpio.c"
 cp -r "$bin/examples/linux/kernel_modules/." "$out/obj/"
 cp -r "$bin/examples/linux/hashes.proofs/." "$out/obj/"
 chmod -R u+w "$out/obj"

@@ -2,28 +2,34 @@
 # examples/linux/bazel.sh [WORKDIR]
 #
 # The kernel of e2e.sh built by Bazel (//examples/linux: kbuild's stages as
-# separate actions, plus the out-of-tree module hello/), checked:
+# separate actions, plus the out-of-tree module hello/), checked against
+# e2e.sh's Make builds, which run side by side with it:
 #
-#  1. a Make build of the same source, patches, config, module and toolchain,
-#     in the same environment (the Bazel chroot; make-reference.sh), timed;
-#  2. a clean Bazel build, timed, with bazel-remote as remote cache, and a
-#     no-op rebuild, timed; the ratio to the Make build;
-#  3. vmlinux, bzImage, every installed module and depmod's files
-#     byte-identical to the Make build's;
-#  4. boot in QEMU: every module loads with enforcement on, test_static_keys
+#  1. e2e.sh (WORKDIR/e2e, or E2E_WORK) in the background: its two Make
+#     builds and all its checks, in the Bazel chroot, the environment of the
+#     rules' actions;
+#  2. at the same time a clean Bazel build with bazel-remote as remote cache,
+#     timed, and a no-op rebuild, timed;
+#  3. boot in QEMU: every module loads with enforcement on, test_static_keys
 #     by modprobe with its dependency, the external one too; three bad
 #     modules are refused; `modhashes verify` predicted each outcome;
-#  5. a clean build from another checkout path executes no action: every one
+#  4. a clean build from another checkout path executes no action: every one
 #     is a remote-cache hit;
-#  6. changing hello/'s source re-runs only its build, the tree, finalize, the
+#  5. changing hello/'s source re-runs only its build, the tree, finalize, the
 #     boot image and the install (the list is printed);
-#  7. hermetic: no action's command line or environment names the checkout,
-#     the output base or the user; every action is sandboxed.
+#  6. hermetic: no action's command line or environment names the checkout,
+#     the output base or the user; every action is sandboxed;
+#  7. once e2e.sh is done, its tree B (unmodified kbuild, the patches of the
+#     rules) gets hello/, the tree, the final vmlinux, bzImage and
+#     modules_install by make (make-reference.sh): vmlinux, bzImage, every
+#     installed module and depmod's files must be byte-identical to Bazel's;
+#  8. the wall time of Bazel's clean build over Make's (B's build, which ran
+#     side by side with it, plus make-reference.sh).
 #
 # Leaves WORKDIR/bazel/bzImage and WORKDIR/bazel/lib/modules/<release>/.
 # Needs root (apt-get, the chroot) and Go. WORKDIR (default
-# /var/tmp/modhashes-bazel-kernel) takes about 6 GB; LINUX_CACHE (default
-# WORKDIR/cache) holds Debian's source package.
+# /var/tmp/modhashes-bazel-kernel, below /tmp or /var/tmp) takes about 12 GB
+# with e2e.sh's; e2e.sh's WORKDIR/cache holds Debian's source package.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -31,7 +37,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/initramfs.sh"
 repo=$(cd "$here/../.." && pwd)
 work=${1:-/var/tmp/modhashes-bazel-kernel}
-cache=${LINUX_CACHE:-$work/cache}
+e2e_work=${E2E_WORK:-$work/e2e}
 bazel=$repo/tools/bazel/bazel
 in_chroot=$repo/tools/bazel/chroot
 targets=(//examples/linux:bzImage //examples/linux:install //examples/linux:vmlinux)
@@ -45,15 +51,19 @@ fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
 die() { echo "bazel.sh: $*" >&2; echo "bazel.sh: $passed passed, $((failed + 1)) failed"; exit 1; }
 
 remote_pid=
+e2e_pid=
 checkout2=$work/checkout2
 cleanup() {
+	[ -z "$e2e_pid" ] || kill -- -"$e2e_pid" 2>/dev/null || true
 	[ -z "$remote_pid" ] || kill "$remote_pid" 2>/dev/null || true
 	[ ! -d "$checkout2" ] || (cd "$checkout2" && "$bazel" shutdown 2>/dev/null) || true
+	(cd "$repo" && "$bazel" shutdown 2>/dev/null) || true
 }
 trap cleanup EXIT
 
 phase "packages and the Bazel environment"
-pkgs=(busybox-static qemu-system-x86 cpio python3)
+# e2e.sh's too, so that it finds them installed.
+pkgs=(gcc libc6-dev busybox-static qemu-system-x86 cpio xz-utils openssl python3 patch)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f '${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
@@ -69,28 +79,26 @@ mkdir -p "$work/bin"
 mh=$work/bin/modhashes
 
 phase "source: Debian's linux-source-7.3"
-tree=$("$here/fetch-linux-source.sh" 7.3 "$cache")
+tree=$("$here/fetch-linux-source.sh" 7.3 "$e2e_work/cache")
 tarball=$tree.tar.xz
 link() { ln -sfn "$tarball" "$1/examples/linux/linux-source-7.3.tar.xz"; }
 link "$repo"
 echo "$tarball"
 
-phase "Make build (reference), in the Bazel chroot"
-"$in_chroot" bash "$here/make-reference.sh" "$tarball" "$work/make" "$mh" >"$work/make.log" 2>&1 ||
-	{ tail -30 "$work/make.log"; die "the Make build failed (log: $work/make.log)"; }
-make_time=$(cat "$work/make/time")
-echo "Make build: ${make_time}s (log $work/make.log)"
-
 phase "remote cache: bazel-remote"
+rm -rf "$work/remote-cache"
 read -r remote_pid grpc_port < <("$repo/tools/bazel/bazel-remote.sh" start "$work/remote-cache") ||
 	die "bazel-remote did not start"
-rm -rf "$work/remote-cache"/{ac,cas}
 remote=(--remote_cache="grpc://127.0.0.1:$grpc_port")
 echo "bazel-remote pid $remote_pid on 127.0.0.1:$grpc_port"
 
-phase "clean Bazel build"
+phase "clean Bazel build, side by side with e2e.sh's Make builds"
 cd "$repo"
 "$bazel" clean >/dev/null 2>&1
+# Its own session, so that cleanup stops all of it.
+setsid bash "$here/e2e.sh" "$e2e_work" >"$work/e2e.log" 2>&1 </dev/null &
+e2e_pid=$!
+echo "e2e.sh $e2e_work: pid $e2e_pid, log $work/e2e.log"
 s=$(date +%s)
 "$bazel" build --config=ci "${remote[@]}" --execution_log_json_file="$work/build.json" "${targets[@]}" \
 	>"$work/bazel-build.log" 2>&1 || { tail -40 "$work/bazel-build.log"; die "bazel build failed"; }
@@ -99,9 +107,8 @@ s=$(date +%s.%N)
 "$bazel" build --config=ci "${remote[@]}" "${targets[@]}" >"$work/bazel-noop.log" 2>&1 ||
 	die "the no-op bazel build failed"
 noop=$(python3 -c "print('%.1f' % ($(date +%s.%N) - $s))")
-ratio=$(python3 -c "print('%.2f' % ($bazel_time / $make_time))")
 python3 "$repo/tools/bazel/spawns.py" "$work/build.json" | awk -F'\t' '{ print "  " $1 "\t" $3 }'
-echo "clean build: Make ${make_time}s, Bazel ${bazel_time}s: ${ratio}x (goal <= 1.25x); no-op rebuild ${noop}s (goal < 5s)"
+echo "clean Bazel build ${bazel_time}s; no-op rebuild ${noop}s (goal < 5s)"
 
 phase "Bazel's outputs in $work/bazel"
 bin=$("$bazel" info --config=ci bazel-bin 2>/dev/null)
@@ -114,45 +121,16 @@ release=$(cat "$bin/examples/linux/kernel/kernel.release")
 mods=$out/lib/modules/$release
 echo "$out/bzImage, $mods ($(find "$mods" -name '*.ko' | wc -l) modules)"
 
-phase "byte-identical to the Make build"
-table=$work/reproducibility.txt
-mk=$work/make
-{
-	printf '%-40s %-64s %s\n' file sha256 identical
-	same=1
-	row() { # NAME BAZEL MAKE
-		local a b
-		a=$(sha256sum <"$2" | cut -d' ' -f1)
-		b=$(sha256sum <"$3" 2>/dev/null | cut -d' ' -f1)
-		if [ "$a" = "$b" ]; then printf '%-40s %-64s %s\n' "$1" "$a" yes
-		else printf '%-40s %-64s %s\n' "$1" "$a" "NO (Make: ${b:-missing})"; same=0; fi
-	}
-	row vmlinux "$out/vmlinux" "$mk/src/vmlinux"
-	row bzImage "$out/bzImage" "$mk/src/arch/x86/boot/bzImage"
-	while read -r f; do
-		row "$f" "$mods/$f" "$mk/root/lib/modules/$release/$f"
-	done < <(cd "$mods" && find . -type f | sed 's|^\./||' | LC_ALL=C sort)
-	# Everything make modules_install wrote, but for the build symlink.
-	extra=$(cd "$mk/root/lib/modules/$release" && find . -type f | sed 's|^\./||' | LC_ALL=C sort |
-		while read -r f; do [ -e "$mods/$f" ] || echo "$f"; done)
-	[ -z "$extra" ] || { echo "only in the Make build: $extra"; same=0; }
-	echo "same=$same"
-} >"$table"
-grep -v '^same=' "$table"
-if grep -qx 'same=1' "$table"; then pass "vmlinux, bzImage, every installed module and depmod's files are byte-identical to the Make build's"
-else fail "Bazel's and Make's builds differ"; fi
-
 phase "boot in qemu-system-x86_64 (TCG)"
-# The object tree the initramfs helper reads: Bazel's outputs, and kbuild's
-# gen_init_cpio built for this host (the chroot's needs sid's libc).
-mkdir -p "$out/obj/usr" "$out/obj/lib"
+# The object tree the initramfs helper reads: Bazel's outputs.
+mkdir -p "$out/obj/lib"
 cp "$out/vmlinux" "$out/obj/vmlinux"
-cc -O2 -o "$out/obj/usr/gen_init_cpio" "$mk/src/usr/gen_init_cpio.c"
 cp -r "$bin/examples/linux/kernel_modules/." "$out/obj/"
 cp -r "$bin/examples/linux/hashes.proofs/." "$out/obj/"
 chmod -R u+w "$out/obj"
+cc -O2 -o "$work/bin/gen_init_cpio" "$tree/usr/gen_init_cpio.c"
 ir=$work/initramfs
-BOOT_MODPROBE=test_static_keys BOOT_EXTRA=updates/modhashes_hello.ko \
+GEN_INIT_CPIO=$work/bin/gen_init_cpio BOOT_MODPROBE=test_static_keys BOOT_EXTRA=updates/modhashes_hello.ko \
 	boot_initramfs "$ir" "$out/obj" "$out" "$release" "$busybox" "$mh" "$work/verify.json" ||
 	die "initramfs"
 log=$work/serial.log
@@ -176,15 +154,17 @@ rm -rf "$checkout2"
 mkdir -p "$checkout2"
 (cd "$repo" && git ls-files -co --exclude-standard -z | xargs -0 cp --parents -t "$checkout2")
 link "$checkout2"
-(cd "$checkout2" && "$bazel" build --config=ci "${remote[@]}" --execution_log_json_file="$work/build2.json" \
-	"${targets[@]}" >"$work/bazel-build2.log" 2>&1) || { tail -30 "$work/bazel-build2.log"; die "bazel build in $checkout2 failed"; }
+# Without the bytes: a hit is a hit whether or not its outputs are fetched.
+# Its output base may be left from an earlier run at this path: clean it.
+(cd "$checkout2" && "$bazel" clean >/dev/null 2>&1 && "$bazel" build --config=ci "${remote[@]}" --remote_download_minimal \
+	--execution_log_json_file="$work/build2.json" "${targets[@]}" >"$work/bazel-build2.log" 2>&1) || { tail -30 "$work/bazel-build2.log"; die "bazel build in $checkout2 failed"; }
 python3 "$repo/tools/bazel/spawns.py" "$work/build2.json" >"$work/build2.spawns"
 n=$(wc -l <"$work/build2.spawns")
 hits=$(awk -F'\t' '$2 == "true"' "$work/build2.spawns" | wc -l)
 echo "$checkout2: $n actions, $hits remote-cache hits, $((n - hits)) executed"
 if [ "$n" -gt 0 ] && [ "$hits" = "$n" ]; then pass "from another checkout path every action is a remote-cache hit ($hits/$n)"
 else fail "from another checkout path $((n - hits)) of $n actions executed"; fi
-(cd "$checkout2" && "$bazel" shutdown >/dev/null 2>&1) || true
+(cd "$checkout2" && "$bazel" clean --expunge >/dev/null 2>&1) || true
 
 phase "incremental: hello/'s source changed"
 hello=$repo/examples/linux/hello/modhashes_hello.c
@@ -232,9 +212,56 @@ else fail "actions depend on the host"; fi
 strategies=$(grep -ohE '[0-9]+ [a-z-]+(-sandbox)?' "$work/bazel-build.log" | tail -5 | tr '\n' ' ')
 echo "strategies of the clean build: $strategies"
 
+phase "waiting for e2e.sh (the Make builds)"
+rc=0
+wait "$e2e_pid" || rc=$?
+e2e_pid=
+sed 's/^/  e2e | /' "$work/e2e.log"
+if [ "$rc" = 0 ]; then pass "e2e.sh: its Make builds and every check of theirs"
+else fail "e2e.sh failed (log: $work/e2e.log)"; fi
+
+phase "the Make build: e2e.sh's tree B, with hello/, the tree, vmlinux, bzImage and modules_install"
+[ -f "$e2e_work/b/build.log.time" ] || die "e2e.sh did not build tree B"
+"$in_chroot" bash "$here/make-reference.sh" "$e2e_work/b/src/kernel" "$work/make" "$mh" >"$work/make.log" 2>&1 ||
+	{ tail -30 "$work/make.log"; die "the Make build failed (log: $work/make.log)"; }
+make_build=$(tr -dc 0-9 <"$e2e_work/b/build.log.time")
+make_rest=$(cat "$work/make/time")
+make_time=$((make_build + make_rest))
+ratio=$(python3 -c "print('%.2f' % ($bazel_time / $make_time))")
+echo "Make build: tree B ${make_build}s (side by side with tree A and Bazel's build) + ${make_rest}s (log $work/make.log)"
+
+phase "byte-identical to the Make build"
+table=$work/reproducibility.txt
+mk=$work/make
+b=$e2e_work/b/src/kernel
+{
+	printf '%-40s %-64s %s\n' file sha256 identical
+	same=1
+	row() { # NAME BAZEL MAKE
+		local a b
+		a=$(sha256sum <"$2" | cut -d' ' -f1)
+		b=$(sha256sum <"$3" 2>/dev/null | cut -d' ' -f1)
+		if [ "$a" = "$b" ]; then printf '%-40s %-64s %s\n' "$1" "$a" yes
+		else printf '%-40s %-64s %s\n' "$1" "$a" "NO (Make: ${b:-missing})"; same=0; fi
+	}
+	row vmlinux "$out/vmlinux" "$b/vmlinux"
+	row bzImage "$out/bzImage" "$b/arch/x86/boot/bzImage"
+	while read -r f; do
+		row "$f" "$mods/$f" "$mk/root/lib/modules/$release/$f"
+	done < <(cd "$mods" && find . -type f | sed 's|^\./||' | LC_ALL=C sort)
+	# Everything make modules_install wrote, but for the build symlink.
+	extra=$(cd "$mk/root/lib/modules/$release" && find . -type f | sed 's|^\./||' | LC_ALL=C sort |
+		while read -r f; do [ -e "$mods/$f" ] || echo "$f"; done)
+	[ -z "$extra" ] || { echo "only in the Make build: $extra"; same=0; }
+	echo "same=$same"
+} >"$table"
+grep -v '^same=' "$table"
+if grep -qx 'same=1' "$table"; then pass "vmlinux, bzImage, every installed module and depmod's files are byte-identical to the Make build's"
+else fail "Bazel's and Make's builds differ"; fi
+
 phase "summary"
 grep -v '^same=' "$table" | head -3
-echo "clean build: Make ${make_time}s, Bazel ${bazel_time}s: ${ratio}x; no-op ${noop}s"
+echo "clean build, side by side on $(nproc) cores with e2e.sh's tree A: Make ${make_time}s, Bazel ${bazel_time}s: ${ratio}x (goal <= 1.25x); no-op ${noop}s (goal < 5s)"
 echo "total time: $(($(date +%s) - t0))s"
 echo "bazel.sh: $passed passed, $failed failed"
 [ "$failed" = 0 ]

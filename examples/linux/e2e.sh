@@ -8,21 +8,26 @@
 #  2. configure both: tinyconfig + config.fragment (modules, MODULE_HASHES,
 #     MODULE_SIG_FORCE, BTF for vmlinux and modules, a few test modules);
 #  3. build A with plain `make` (the in-tree kbuild patch) and B with the
-#     out-of-tree driver kbuild/module-hashes.mk, from different source and
-#     output paths, with fixed KBUILD_BUILD_TIMESTAMP/USER/HOST/VERSION;
+#     out-of-tree driver kbuild/module-hashes.mk, each in place at its own
+#     path, with fixed KBUILD_BUILD_TIMESTAMP/USER/HOST/VERSION, in the Bazel
+#     chroot (tools/bazel/chroot): the toolchain of //examples/linux's
+#     actions, so that examples/linux/bazel.sh can compare Bazel's build
+#     with B;
 #  4. incremental builds of both: a second make changes no file; touching one
 #     module's source rebuilds that module, the tree, vmlinux and bzImage only;
 #  5. modules_install of both (through `modhashes install`);
 #  6. vmlinux, bzImage and every installed module byte-identical in A and B,
 #     and, for contrast, a module signed with two build-time keys is not;
 #  7. boot A in QEMU (TCG) with an initramfs (busybox-static, packed with
-#     usr/gen_init_cpio): every in-tree module loads with enforcement on; a
+#     gen_init_cpio): every in-tree module loads with enforcement on; a
 #     module with one flipped byte, one with another module's proof and an
 #     unsigned one are rejected; `modhashes verify` predicted every outcome.
 #
-# Needs root for apt-get (missing Debian packages are installed) and Go for
-# the modhashes tool.  WORKDIR (default /var/tmp/modhashes-e2e) holds the
-# source cache and both builds, about 6 GB; the builds start from scratch.
+# Needs root for apt-get (missing Debian packages are installed) and the
+# chroot (tools/bazel/setup.sh, which it runs), and Go for the modhashes
+# tool.  WORKDIR (default /var/tmp/modhashes-e2e; below /tmp or /var/tmp, which
+# the chroot sees) holds the source cache and both builds, about 6 GB; the
+# builds start from scratch.
 # JOBS (default: number of CPUs) is passed to make -j.  E2E_REUSE=1 keeps
 # existing source and object trees (for working on the later steps).
 set -euo pipefail
@@ -45,8 +50,8 @@ fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
 die() { echo "e2e: $*" >&2; echo "e2e: $passed passed, $((failed + 1)) failed"; exit 1; }
 
 phase "packages"
-pkgs=(gcc libc6-dev make bc flex bison libelf-dev libssl-dev openssl dwarves
-	busybox-static qemu-system-x86 cpio xz-utils kmod python3 binutils patch)
+# The kernel toolchain is the chroot's; these are for the checks and the boot.
+pkgs=(gcc libc6-dev busybox-static qemu-system-x86 cpio xz-utils openssl python3 patch)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f '${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
@@ -60,30 +65,35 @@ busybox=$(command -v busybox || true)
 [ -x /bin/busybox ] && busybox=/bin/busybox
 [ -n "$busybox" ] || die "busybox not found"
 
+case $work in /tmp/* | /var/tmp/*) ;; *) die "WORKDIR $work: not below /tmp or /var/tmp, which the chroot sees" ;; esac
+
+phase "the kernel toolchain: the Bazel chroot"
+bash "$repo/tools/bazel/setup.sh"
+in_chroot=$repo/tools/bazel/chroot
+
 phase "modhashes"
 mkdir -p "$work/bin"
-(cd "$repo" && go build -o "$work/bin/modhashes" ./tools/modhashes)
+(cd "$repo" && CGO_ENABLED=0 go build -o "$work/bin/modhashes" ./tools/modhashes)
 mh=$work/bin/modhashes
 
 phase "fetch Linux $kver"
 pristine=$("$here/fetch-linux-source.sh" "$kver" "$work/cache")
 echo "$pristine"
 
-# Two source trees and two object trees, at different paths and depths.
+# Two trees, built in place (as //examples/linux's actions build theirs), at
+# different paths and depths.  (cross.sh builds with O=.)
 srcA=$work/a/linux-$kver
-outA=$work/a/build
 srcB=$work/b/src/kernel
-outB=$work/b/obj/x86_64
 
 reuse=0
-if [ "${E2E_REUSE:-0}" = 1 ] && [ -f "$outA/vmlinux" ] && [ -f "$outB/.module_hashes.stamp" ]; then
+if [ "${E2E_REUSE:-0}" = 1 ] && [ -f "$srcA/vmlinux" ] && [ -f "$srcB/.module_hashes.stamp" ]; then
 	reuse=1
 fi
 
 if [ $reuse = 0 ]; then
 phase "source trees"
 rm -rf "$work/a" "$work/b"
-mkdir -p "$(dirname "$srcA")" "$(dirname "$srcB")" "$outA" "$outB"
+mkdir -p "$(dirname "$srcA")" "$(dirname "$srcB")"
 cp -a "$pristine" "$srcA" &
 cp -a "$pristine" "$srcB" &
 wait
@@ -97,36 +107,39 @@ echo "A: $srcA (all of $(ls "$patches" | wc -l) patches), B: $srcB (kernel side 
 
 fi
 
-# Everything that may differ between two builds of the same source, fixed;
-# the debug info names the source and object trees, so map both away.
-export KBUILD_BUILD_TIMESTAMP='Thu Jan  1 00:00:00 UTC 2026'
-export KBUILD_BUILD_USER=modhashes KBUILD_BUILD_HOST=e2e KBUILD_BUILD_VERSION=1
-kvars() { # SRC OUT
-	local map="-fdebug-prefix-map=$1=/usr/src/linux -fdebug-prefix-map=$2=/usr/src/linux"
+# Everything that may differ between two builds of the same source, fixed
+# (the values //examples/linux's actions use); the debug info names the
+# tree, so map it away.  kin runs a command in the chroot, whose
+# environment is clean.
+kenv=(KBUILD_BUILD_TIMESTAMP='Thu Jan  1 00:00:00 UTC 2026' KBUILD_BUILD_USER=modhashes
+	KBUILD_BUILD_HOST=modhashes KBUILD_BUILD_VERSION=1 LC_ALL=C TZ=UTC)
+kin() { (cd "$work" && "$in_chroot" env "${kenv[@]}" "$@"); }
+kvars() { # SRC
+	local map="-fdebug-prefix-map=$1=/usr/src/linux"
 	printf '%s\n' "MODHASHES=$mh" "KCFLAGS=$map" "KAFLAGS=$map"
 }
-mapfile -t varsA < <(kvars "$srcA" "$outA")
-mapfile -t varsB < <(kvars "$srcB" "$outB")
-makeA() { make -C "$srcA" O="$outA" "${varsA[@]}" "$@"; }
-makeB() { make -f "$repo/kbuild/module-hashes.mk" KSRC="$srcB" O="$outB" "${varsB[@]}" "$@"; }
+mapfile -t varsA < <(kvars "$srcA")
+mapfile -t varsB < <(kvars "$srcB")
+makeA() { kin make -C "$srcA" "${varsA[@]}" "$@"; }
+makeB() { kin make -f "$repo/kbuild/module-hashes.mk" KSRC="$srcB" "${varsB[@]}" "$@"; }
 
 
-configure() { # SRC OUT
-	make -C "$1" O="$2" -s tinyconfig
-	"$1/scripts/kconfig/merge_config.sh" -m -O "$2" "$2/.config" "$here/config.fragment" >/dev/null
-	make -C "$1" O="$2" -s olddefconfig
+configure() { # SRC
+	kin make -C "$1" -s tinyconfig
+	kin sh -c 'cd "$1" && scripts/kconfig/merge_config.sh -m .config "$2" >/dev/null' sh "$1" "$here/config.fragment"
+	kin make -C "$1" -s olddefconfig
 	local line bad=0
 	while read -r line; do
-		case $line in CONFIG_*) grep -qx "$line" "$2/.config" || { echo "not set: $line"; bad=1; } ;; esac
+		case $line in CONFIG_*) grep -qx "$line" "$1/.config" || { echo "not set: $line"; bad=1; } ;; esac
 	done < "$here/config.fragment"
 	return $bad
 }
 if [ $reuse = 0 ]; then
 phase "configure"
-configure "$srcA" "$outA" || die "configuration A"
-configure "$srcB" "$outB" || die "configuration B"
-cmp -s "$outA/.config" "$outB/.config" || die "A and B are configured differently"
-pass "configured: $(grep -c '=[ym]$' "$outA/.config") options, MODULE_HASHES and MODULE_SIG_FORCE on"
+configure "$srcA" || die "configuration A"
+configure "$srcB" || die "configuration B"
+cmp -s "$srcA/.config" "$srcB/.config" || die "A and B are configured differently"
+pass "configured: $(grep -c '=[ym]$' "$srcA/.config") options, MODULE_HASHES and MODULE_SIG_FORCE on"
 
 # The two builds run side by side: each has long single-threaded stretches
 # (linking, kallsyms, pahole) that the other one fills.
@@ -159,8 +172,8 @@ fi
 phase "BTF of the final vmlinux"
 btf=$work/btf
 mkdir -p "$btf"
-"$mh" section dump .BTF "$outA/vmlinux.unstripped" "$btf/unstripped"
-"$mh" section dump .BTF "$outA/vmlinux" "$btf/final"
+"$mh" section dump .BTF "$srcA/vmlinux.unstripped" "$btf/unstripped"
+"$mh" section dump .BTF "$srcA/vmlinux" "$btf/final"
 if cmp -s "$btf/unstripped" "$btf/final" && [ -s "$btf/final" ]; then
 	pass "vmlinux has the .BTF of vmlinux.unstripped ($(stat -c %s "$btf/final") bytes)"
 else
@@ -171,18 +184,18 @@ fi
 # touching one module source, only that module, the tree, vmlinux and the
 # boot image (and kbuild's bookkeeping of them) are written again.  Written
 # means a newer ctime: the driver sets vmlinux's mtime back after writing it.
-incremental() { # NAME SRC OUT MAKEFN
-	local name=$1 src=$2 out=$3 mk=$4 stamp changed module=lib/test_hexdump
+incremental() { # NAME TREE MAKEFN
+	local name=$1 src=$2 mk=$3 stamp changed module=lib/test_hexdump
 	stamp=$(mktemp "$work/stamp.XXXXXX")
 	$mk -j"$jobs" > "$work/incr.log" 2>&1 || { tail -20 "$work/incr.log"; die "$name: make failed"; }
-	changed=$(cd "$out" && find . -cnewer "$stamp" -type f | sed 's|^\./||' | sort)
+	changed=$(cd "$src" && find . -cnewer "$stamp" -type f | sed 's|^\./||' | sort)
 	if [ -z "$changed" ]; then pass "$name: make again changes nothing"
 	else fail "$name: make again changed: $(echo $changed)"; fi
 
 	touch "$stamp"
 	touch "$src/$module.c"
 	$mk -j"$jobs" > "$work/incr.log" 2>&1 || { tail -20 "$work/incr.log"; die "$name: make failed"; }
-	changed=$(cd "$out" && find . -cnewer "$stamp" -type f | sed 's|^\./||' | sort)
+	changed=$(cd "$src" && find . -cnewer "$stamp" -type f | sed 's|^\./||' | sort)
 	echo "$name: written after touching $module.c:"
 	echo "$changed" | sed 's/^/    /'
 	local want f ok=1
@@ -204,15 +217,15 @@ incremental() { # NAME SRC OUT MAKEFN
 
 	touch "$stamp"
 	$mk -j"$jobs" > "$work/incr.log" 2>&1 || { tail -20 "$work/incr.log"; die "$name: make failed"; }
-	changed=$(cd "$out" && find . -cnewer "$stamp" -type f | sed 's|^\./||' | sort)
+	changed=$(cd "$src" && find . -cnewer "$stamp" -type f | sed 's|^\./||' | sort)
 	if [ -z "$changed" ]; then pass "$name: and make after that changes nothing"
 	else fail "$name: make after the rebuild changed: $(echo $changed)"; fi
 	rm -f "$stamp"
 }
 phase "incremental A"
-incremental A "$srcA" "$outA" makeA
+incremental A "$srcA" makeA
 phase "incremental B"
-incremental B "$srcB" "$outB" makeB
+incremental B "$srcB" makeB
 
 phase "modules_install"
 rootA=$work/a/root
@@ -221,18 +234,18 @@ makeA modules_install INSTALL_MOD_PATH="$rootA" > "$work/a/install.log" 2>&1 ||
 	{ cat "$work/a/install.log"; die "modules_install A failed"; }
 makeB modules_install INSTALL_MOD_PATH="$rootB" > "$work/b/install.log" 2>&1 ||
 	{ cat "$work/b/install.log"; die "modules_install B failed"; }
-release=$(cat "$outA/include/config/kernel.release")
-[ "$release" = "$(cat "$outB/include/config/kernel.release")" ] || die "kernel releases differ"
+release=$(cat "$srcA/include/config/kernel.release")
+[ "$release" = "$(cat "$srcB/include/config/kernel.release")" ] || die "kernel releases differ"
 modA=$rootA/lib/modules/$release
 modB=$rootB/lib/modules/$release
 grep -E 'INSTALL|DEPMOD' "$work/a/install.log" | head -5
-if "$mh" verify --vmlinux "$outA/vmlinux" "$modA/kernel" > "$work/verify-installed.txt"; then
+if "$mh" verify --vmlinux "$srcA/vmlinux" "$modA/kernel" > "$work/verify-installed.txt"; then
 	pass "modhashes verify: all $(wc -l < "$work/verify-installed.txt") installed modules of A would load"
 else
 	cat "$work/verify-installed.txt"; fail "modhashes verify rejects installed modules of A"
 fi
 
-phase "reproducibility: A ($srcA -> $outA) vs B ($srcB -> $outB)"
+phase "reproducibility: A ($srcA) vs B ($srcB)"
 table=$work/reproducibility.txt
 {
 	printf '%-34s %-64s %s\n' artifact sha256 identical
@@ -244,9 +257,9 @@ table=$work/reproducibility.txt
 		if [ "$a" = "$b" ]; then printf '%-34s %-64s %s\n' "$1" "$a" yes
 		else printf '%-34s %-64s %s\n' "$1" "$a" "NO (B: $b)"; same=0; fi
 	}
-	row vmlinux "$outA/vmlinux" "$outB/vmlinux"
-	row bzImage "$outA/arch/x86/boot/bzImage" "$outB/arch/x86/boot/bzImage"
-	row "root (.module_hashes)" "$outA/.module_hashes.bin" "$outB/.module_hashes.bin"
+	row vmlinux "$srcA/vmlinux" "$srcB/vmlinux"
+	row bzImage "$srcA/arch/x86/boot/bzImage" "$srcB/arch/x86/boot/bzImage"
+	row "root (.module_hashes)" "$srcA/.module_hashes.bin" "$srcB/.module_hashes.bin"
 	n=0
 	while read -r m; do
 		row "${m#kernel/}" "$modA/$m" "$modB/$m"
@@ -270,8 +283,8 @@ for k in 1 2; do
 	openssl req -new -nodes -utf8 -sha512 -days 36500 -batch -x509 -newkey rsa:2048 \
 		-subj "/CN=Build time autogenerated kernel key/" \
 		-keyout "$sig/key$k.pem" -out "$sig/key$k.pem" 2>/dev/null
-	cp "$outA/lib/test_hexdump.ko" "$sig/test_hexdump.$k.ko"
-	"$outA/scripts/sign-file" sha512 "$sig/key$k.pem" "$sig/key$k.pem" "$sig/test_hexdump.$k.ko"
+	cp "$srcA/lib/test_hexdump.ko" "$sig/test_hexdump.$k.ko"
+	kin "$srcA/scripts/sign-file" sha512 "$sig/key$k.pem" "$sig/key$k.pem" "$sig/test_hexdump.$k.ko"
 done
 s1=$(sha256sum < "$sig/test_hexdump.1.ko" | cut -d' ' -f1)
 s2=$(sha256sum < "$sig/test_hexdump.2.ko" | cut -d' ' -f1)
@@ -283,7 +296,9 @@ else fail "the two PKCS#7-signed modules are identical"; fi
 phase "initramfs with the modules of A and three bad ones"
 ir=$work/initramfs
 cases=$ir/cases
-boot_initramfs "$ir" "$outA" "$rootA" "$release" "$busybox" "$mh" "$work/verify.json" ||
+# The tree's gen_init_cpio is built for the chroot's libc: build one for here.
+cc -O2 -o "$work/bin/gen_init_cpio" "$srcA/usr/gen_init_cpio.c"
+GEN_INIT_CPIO=$work/bin/gen_init_cpio boot_initramfs "$ir" "$srcA" "$rootA" "$release" "$busybox" "$mh" "$work/verify.json" ||
 	die "initramfs"
 
 phase "boot A in qemu-system-x86_64 (TCG)"
@@ -291,7 +306,7 @@ log=$work/serial.log
 rm -f "$log"
 timeout 300 qemu-system-x86_64 -accel tcg -m 256M -smp 1 -nodefaults -display none \
 	-no-reboot -serial "file:$log" \
-	-kernel "$outA/arch/x86/boot/bzImage" -initrd "$ir/initramfs.cpio.gz" \
+	-kernel "$srcA/arch/x86/boot/bzImage" -initrd "$ir/initramfs.cpio.gz" \
 	-append "console=ttyS0 loglevel=7 panic=-1" || die "qemu failed or timed out (log: $log)"
 echo "serial console: $log ($(wc -l < "$log") lines)"
 grep -E 'E2E|Loading of|insmod|module hashes|Linux version' "$log" | head -60

@@ -87,6 +87,6 @@ INIT
 		(cd "$root" && find lib -type d | sort | sed 's|^\(.*\)$|dir /\1 0755 0 0|')
 		(cd "$root" && find lib -type f | sort | sed "s|^\(.*\)$|file /\1 $root/\1 0644 0 0|")
 	} > "$ir/list"
-	"$out/usr/gen_init_cpio" -t 0 "$ir/list" | gzip -n -9 > "$ir/initramfs.cpio.gz"
+	"${GEN_INIT_CPIO:-$out/usr/gen_init_cpio}" -t 0 "$ir/list" | gzip -n -9 > "$ir/initramfs.cpio.gz"
 	ls -l "$ir/initramfs.cpio.gz"
 }

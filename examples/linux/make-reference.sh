@@ -1,42 +1,42 @@
 #!/usr/bin/env bash
-# examples/linux/make-reference.sh TARBALL WORK MODHASHES
+# examples/linux/make-reference.sh TREE WORK MODHASHES
 #
-# The Make build that examples/linux/bazel.sh compares Bazel's with: the same
-# source tarball, kernel patches (0001, 0002), tinyconfig + config.fragment,
-# out-of-tree module (hello/) and reproducibility settings as
-# //examples/linux, by hand with make and modhashes, in the same
-# environment (run it in the Bazel chroot: tools/bazel/chroot). Leaves in
-# WORK: src/ (the tree, built in place), set/ (the module set of the Merkle
-# tree), root/ (modules_install) and time (seconds, tarball to root/).
+# The rest of the Make build that examples/linux/bazel.sh compares Bazel's
+# with. TREE is a kernel tree with the kernel side of the patches (0001,
+# 0002), configured from tinyconfig + config.fragment and built in place by
+# unmodified kbuild (e2e.sh's tree B). This adds what //examples/linux adds:
+# the out-of-tree module hello/ (make M=), one Merkle tree over the in-tree
+# modules and it, the final vmlinux and bzImage, and modules_install, with
+# the reproducibility settings of the rules. Run it in the Bazel chroot
+# (tools/bazel/chroot), the environment of the rules' actions. It rewrites
+# TREE's vmlinux and bzImage; leaves in WORK: hello/ (built in place), set/
+# (the module set of the Merkle tree), root/ (modules_install) and time
+# (seconds).
 set -euo pipefail
 
-tarball=${1:?usage: make-reference.sh TARBALL WORK MODHASHES}
-work=${2:?usage: make-reference.sh TARBALL WORK MODHASHES}
-mh=${3:?usage: make-reference.sh TARBALL WORK MODHASHES}
+usage="usage: make-reference.sh TREE WORK MODHASHES"
+src=${1:?$usage}
+work=${2:?$usage}
+mh=${3:?$usage}
 here=$(cd "$(dirname "$0")" && pwd)
-patches=$here/../../kbuild/patches/linux-7.3
 jobs=$(nproc)
 t0=$(date +%s)
 
 export KBUILD_BUILD_HOST=modhashes KBUILD_BUILD_USER=modhashes KBUILD_BUILD_VERSION=1
 export KBUILD_BUILD_TIMESTAMP='Thu Jan  1 00:00:00 UTC 2026' LC_ALL=C TZ=UTC
 
+[ -f "$src/vmlinux.unstripped" ] && [ -f "$src/modules.order" ] ||
+	{ echo "make-reference.sh: $src: no built kernel tree (vmlinux.unstripped, modules.order)" >&2; exit 1; }
 rm -rf "$work"
-mkdir -p "$work/src"
-src=$work/src ext=$work/hello set=$work/set root=$work/root
-xz -dc -T0 "$tarball" | tar -C "$src" --strip-components=1 -xf - linux-source-7.3/
-for p in "$patches"/000[12]-*.patch; do
-	patch -d "$src" -p1 -s -F0 --no-backup-if-mismatch <"$p"
-done
+mkdir -p "$work"
+ext=$work/hello set=$work/set root=$work/root
 cp -r "$here/hello" "$ext"
-map="-fdebug-prefix-map=$src=/usr/src/linux -fdebug-prefix-map=$ext=/usr/src/external"
+# The flags TREE was built with: other ones would make kbuild rebuild it.
+map="-fdebug-prefix-map=$src=/usr/src/linux"
 kmake() { make -C "$src" -j"$jobs" KCFLAGS="$map" KAFLAGS="$map" "$@"; }
 
-kmake -s tinyconfig
-(cd "$src" && scripts/kconfig/merge_config.sh -m .config "$here/config.fragment" >/dev/null)
-kmake -s olddefconfig
-kmake vmlinux modules
-kmake M="$ext" modules
+ext_map="$map -fdebug-prefix-map=$ext=/usr/src/external"
+make -C "$src" -j"$jobs" KCFLAGS="$ext_map" KAFLAGS="$ext_map" M="$ext" modules
 
 # One tree over the in-tree modules and the out-of-tree one (installed to
 # updates/, kbuild's INSTALL_MOD_DIR for M=), as kernel_modules_set lays out.
@@ -56,7 +56,9 @@ cp "$src/modules.builtin" "$src/modules.builtin.modinfo" "$set/"
 "$mh" tree --objtree "$set" --target "$src/vmlinux.unstripped" --root-bin "$work/module_hashes.bin"
 # No CONFIG_ARCH_VMLINUX_NEEDS_RELOCS: kbuild's vmlinux keeps the relocations.
 "$mh" finalize --root-bin "$work/module_hashes.bin" --keep-relocs "$src/vmlinux.unstripped" "$src/vmlinux"
-kmake bzImage
+before=$(sha256sum <"$src/vmlinux")
+kmake -o vmlinux bzImage
+[ "$(sha256sum <"$src/vmlinux")" = "$before" ] || { echo "make-reference.sh: kbuild rebuilt vmlinux" >&2; exit 1; }
 
 kmake modules_install INSTALL_MOD_PATH="$root"
 kmake M="$ext" modules_install INSTALL_MOD_PATH="$root"

@@ -22,45 +22,40 @@ def _kernel_modules_install_impl(ctx):
     # The host's gzip/xz/zstd are not declared inputs: the pure-Go encoders
     # keep the output a function of the declared inputs alone.
     args.add("--builtin-encoder")
-    inputs = depset(hashes.proofs + mods.modules, transitive = [mods.objtree_files])
+    inputs = hashes.proofs + mods.modules
     progress = "INSTALL %s (%d modules, %s)" % (out.short_path, len(mods.modules), ctx.attr.compression)
+
+    # As kbuild's modules_install: the modules, then depmod (kmod) with the
+    # kernel's System.map, so that modprobe resolves dependencies.
     kernel = ctx.attr.kernel[KernelBuildInfo] if ctx.attr.kernel else None
-    if not kernel:
-        if not ctx.attr.kernel_release:
-            fail("kernel_modules_install: set kernel or kernel_release")
-        args.add("--kernel-release", ctx.attr.kernel_release)
-        ctx.actions.run(
-            executable = ctx.executable.modhashes,
-            arguments = [args],
-            inputs = inputs,
-            outputs = [out],
-            mnemonic = "ModHashesInstall",
-            progress_message = progress,
-        )
+    if kernel:
+        release = kernel.kernel_release.path
+        system_map = kernel.system_map.path
+        inputs += [kernel.kernel_release, kernel.system_map]
+        progress += ", depmod"
+    elif ctx.attr.kernel_release:
+        release = ctx.actions.declare_file(ctx.label.name + ".release")
+        ctx.actions.write(release, ctx.attr.kernel_release)
+        inputs.append(release)
+        release = release.path
+        system_map = ""
     else:
-        # As kbuild's modules_install: the modules, then depmod (kmod) with
-        # the kernel's System.map, so that modprobe resolves dependencies.
-        ctx.actions.run_shell(
-            command = """set -eu
-mh=$1 map=$2 rel=$(cat "$3") dest=$4
+        fail("kernel_modules_install: set kernel or kernel_release")
+    ctx.actions.run_shell(
+        command = """set -eu
+mh=$1 rel=$(cat "$2") map=$3 dest=$4
 shift 4
 "$mh" "$@" --kernel-release "$rel"
-depmod -ae -F "$map" -b "$dest" "$rel"
+[ -z "$map" ] || depmod -ae -F "$map" -b "$dest" "$rel"
 """,
-            arguments = [
-                ctx.executable.modhashes.path,
-                kernel.system_map.path,
-                kernel.kernel_release.path,
-                out.path,
-                args,
-            ],
-            inputs = depset([kernel.system_map, kernel.kernel_release], transitive = [inputs]),
-            tools = [ctx.executable.modhashes],
-            outputs = [out],
-            env = {"LC_ALL": "C", "PATH": KBUILD_HOST_PATH + ":/usr/sbin:/sbin"},
-            mnemonic = "ModHashesInstall",
-            progress_message = progress + ", depmod",
-        )
+        arguments = [ctx.executable.modhashes.path, release, system_map, out.path, args],
+        inputs = depset(inputs, transitive = [mods.objtree_files]),
+        tools = [ctx.executable.modhashes],
+        outputs = [out],
+        env = {"LC_ALL": "C", "PATH": KBUILD_HOST_PATH + ":/usr/sbin:/sbin"},
+        mnemonic = "ModHashesInstall",
+        progress_message = progress,
+    )
     return [DefaultInfo(
         files = depset([out]),
         runfiles = ctx.runfiles(files = [out]),

@@ -1,5 +1,6 @@
 """kbuild's stages as actions: source, configuration, vmlinux.unstripped, modules, boot image."""
 
+load(":objtree.bzl", "module_objtree")
 load(":providers.bzl", "KernelImageInfo", "KernelModulesInfo")
 
 KernelSourceInfo = provider(
@@ -289,7 +290,8 @@ def _kernel_external_module_impl(ctx):
         if f.dirname != moddir:
             fail("{}: all srcs must be in one directory, {}".format(f.short_path, srcs[0].short_path))
     args = ctx.actions.args()
-    args.add_all([order.dirname, build.config.source.tree, build.state, build.module_symvers, moddir])
+    args.add_all([order.dirname, build.config.source.tree, build.state, build.module_symvers, str(len(srcs))])
+    args.add_all(srcs)
     args.add_all(ctx.attr.modules)
     _run_kbuild(
         ctx,
@@ -311,8 +313,8 @@ kernel_external_module = rule(
     doc = """Builds out-of-tree modules (`make M=`) against a `kernel_build`: one action.
 
 `srcs` (a `Kbuild` or `Makefile` and the sources, all in one directory) are
-copied to a directory of their own, `M=`; `modules` lists what kbuild builds there, in
-its modules.order order. Provides `KernelModulesInfo`, so that the modules
+copied to a directory of their own, `M=`, and nothing else is; `modules`
+lists what kbuild builds there, in its modules.order order. Provides `KernelModulesInfo`, so that the modules
 join the kernel's Merkle tree (see `kernel_modules_set`).""",
     attrs = dict(_KBUILD_ATTR, **{
         "kernel": attr.label(
@@ -378,8 +380,10 @@ def _kernel_modules_set_impl(ctx):
     build = ctx.attr.kernel[KernelBuildInfo]
     intree = ctx.attr.kernel[KernelModulesInfo]
     install_dir = ctx.attr.install_dir.strip("/")
-    root = ctx.label.name + ".objtree/"
     entries = []  # (file, path below the object tree, modules.order line)
+
+    # modules.order names in-tree modules by object, as kbuild does, and
+    # out-of-tree ones by their installed path.
     for f, p in zip(intree.modules, intree.paths):
         entries.append((f, p, p[:-len(intree.suffix)] + ".o"))
     for ext in ctx.attr.external:
@@ -387,43 +391,16 @@ def _kernel_modules_set_impl(ctx):
         for f, p in zip(info.modules, info.paths):
             path = install_dir + "/" + p[:-len(info.suffix)] + ".ko"
             entries.append((f, path, path))
-    links = []
-    seen = {}
-    for f, path, _ in entries:
-        if path in seen:
-            fail("module {} comes twice".format(path))
-        seen[path] = True
-        link = ctx.actions.declare_file(root + path)
-        ctx.actions.symlink(output = link, target_file = f)
-        links.append(link)
-    modules = [e[0] for e in entries]
-    paths = [e[1] for e in entries]
-    lines = [e[2] for e in entries]
 
     # What `modhashes install` reads from an object tree besides modules.
-    for f, p in [(build.kernel_release, "include/config/kernel.release")] + [
-        (f, f.basename)
-        for f in build.modules_builtin
-    ]:
-        link = ctx.actions.declare_file(root + p)
-        ctx.actions.symlink(output = link, target_file = f)
-        links.append(link)
-
-    # modules.order names in-tree modules by object, as kbuild does, and
-    # out-of-tree ones by their installed path.
-    order = ctx.actions.declare_file(root + "modules.order")
-    ctx.actions.write(order, "".join([line + "\n" for line in lines]))
+    extra = {"include/config/kernel.release": build.kernel_release}
+    for f in build.modules_builtin:
+        extra[f.basename] = f
+    info = module_objtree(ctx, ctx.label.name + ".objtree", entries, extra = extra)
     return [
-        KernelModulesInfo(
-            modules = modules,
-            paths = paths,
-            suffix = ".ko",
-            order = order,
-            objtree = order.dirname,
-            objtree_files = depset(links + [order]),
-        ),
+        info,
         build,
-        DefaultInfo(files = depset(modules + [order])),
+        DefaultInfo(files = depset(info.modules + [info.order])),
     ]
 
 kernel_modules_set = rule(

@@ -5,7 +5,7 @@
 #   kbuild.sh config   OUT SOURCE BASE FRAGMENT...
 #   kbuild.sh vmlinux  OUTDIR SOURCE CONFIG
 #   kbuild.sh modules  OUTDIR SOURCE STATE MODULE...
-#   kbuild.sh external OUTDIR SOURCE STATE SYMVERS MODULE_DIR MODULE...
+#   kbuild.sh external OUTDIR SOURCE STATE SYMVERS N SRC1..SRCN MODULE...
 #   kbuild.sh image    OUT SOURCE STATE VMLINUX
 #
 # kbuild decides what to rebuild from mtimes and from the commands recorded
@@ -154,7 +154,7 @@ modules | external)
 	if [ "$cmd" = modules ]; then
 		[ $# -ge 2 ] || die "usage: kbuild.sh modules OUTDIR SOURCE STATE MODULE..."
 	else
-		[ $# -ge 4 ] || die "usage: kbuild.sh external OUTDIR SOURCE STATE SYMVERS MODULE_DIR MODULE..."
+		[ $# -ge 4 ] || die "usage: kbuild.sh external OUTDIR SOURCE STATE SYMVERS N SRC1..SRCN MODULE..."
 	fi
 	unpack_source "$1"
 	unpack_state "$2"
@@ -167,10 +167,14 @@ modules | external)
 		cp "$1" "$src/Module.symvers"
 		touch -d "$state_time" "$src/Module.symvers"
 		shift
+		# The declared sources, and nothing else that shares their directory.
 		objtree=$w/ext
-		cp -rL "$(abs "$1")" "$objtree"
-		chmod -R u+w "$objtree"
+		mkdir "$objtree"
+		n=$1
 		shift
+		for f in "${@:1:n}"; do cp -L "$(abs "$f")" "$objtree/"; done
+		chmod -R u+w "$objtree"
+		shift "$n"
 		printf '%s\n' "-fdebug-prefix-map=$objtree=/usr/src/external" >>"$w/prefix-map"
 		kmake M="$objtree" modules >&2
 	fi

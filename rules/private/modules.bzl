@@ -1,5 +1,6 @@
 """kernel_modules: names the in-tree modules and their positions."""
 
+load(":objtree.bzl", "module_objtree")
 load(":providers.bzl", "KernelModulesInfo")
 
 def _module_path(ctx, f):
@@ -20,43 +21,20 @@ def _kernel_modules_impl(ctx):
     if len(modules) == 0 and not ctx.attr.allow_empty:
         fail("kernel_modules: no modules (set allow_empty to build an empty tree)")
 
-    paths = []
-    seen = {}
-    root = ctx.label.name + ".objtree"
-    objtree_files = []
+    entries = []
     for f in modules:
         path = _module_path(ctx, f)
         if not path.endswith(suffix):
             fail("module {} does not end in suffix {}".format(path, suffix))
-        if path in seen:
-            fail("module path {} appears twice".format(path))
-        seen[path] = True
-        paths.append(path)
-        link = ctx.actions.declare_file(root + "/" + path)
-        ctx.actions.symlink(output = link, target_file = f)
-        objtree_files.append(link)
 
-    # modules.order names each module by its object file, as kbuild does.
-    order = ctx.actions.declare_file(root + "/modules.order")
-    ctx.actions.write(
-        output = order,
-        content = "".join([p[:-len(suffix)] + ".o\n" for p in paths]),
-    )
-    objtree_files.append(order)
-
-    info = KernelModulesInfo(
-        modules = modules,
-        paths = paths,
-        suffix = suffix,
-        order = order,
-        objtree = order.dirname,
-        objtree_files = depset(objtree_files),
-    )
+        # modules.order names each module by its object file, as kbuild does.
+        entries.append((f, path, path[:-len(suffix)] + ".o"))
+    info = module_objtree(ctx, ctx.label.name + ".objtree", entries, suffix = suffix)
     return [
         info,
         DefaultInfo(
-            files = depset([order] + modules),
-            runfiles = ctx.runfiles(files = [order] + modules),
+            files = depset([info.order] + modules),
+            runfiles = ctx.runfiles(files = [info.order] + modules),
         ),
     ]
 

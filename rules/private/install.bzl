@@ -1,6 +1,6 @@
 """kernel_modules_install: modules with their proofs appended, installed."""
 
-load(":kbuild.bzl", "KBUILD_HOST_PATH", "KernelBuildInfo")
+load(":kbuild.bzl", "KBUILD_HOST_PATH", "KBUILD_HOST_TOOLS", "KernelBuildInfo")
 load(":providers.bzl", "ModuleHashesInfo")
 
 COMPRESSIONS = ["none", "gzip", "xz", "zstd"]
@@ -31,7 +31,7 @@ def _kernel_modules_install_impl(ctx):
     if kernel:
         release = kernel.kernel_release.path
         system_map = kernel.system_map.path
-        inputs += [kernel.kernel_release, kernel.system_map]
+        inputs += [kernel.kernel_release, kernel.system_map, ctx.file._host_tools]
         progress += ", depmod"
     elif ctx.attr.kernel_release:
         release = ctx.actions.declare_file(ctx.label.name + ".release")
@@ -89,6 +89,10 @@ the action.""",
         "kernel_release": attr.string(
             default = "",
             doc = "The kernel release, the directory name below `lib/modules`, when `kernel` is not set (no depmod then).",
+        ),
+        "_host_tools": attr.label(
+            default = KBUILD_HOST_TOOLS,
+            allow_single_file = True,
         ),
         "modhashes": attr.label(
             default = Label("//tools/modhashes"),

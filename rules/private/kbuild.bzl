@@ -36,7 +36,10 @@ KernelBuildInfo = provider(
 # else. The actions find gcc, binutils, make, flex, bison, bc, perl, pahole
 # (dwarves), libelf and OpenSSL headers, xz, zstd, cpio and patch there;
 # tools/bazel/setup.sh installs them (rules/README.md, "Kernel toolchain").
+# Their identity (host_tools.bzl) is an input of every kbuild action.
 KBUILD_HOST_PATH = "/usr/bin:/bin"
+
+KBUILD_HOST_TOOLS = Label("@kernel_host_tools//:tools.txt")
 
 # Everything that could make two builds of one tree differ, fixed.
 _REPRODUCIBLE_ENV = {
@@ -58,7 +61,7 @@ def _run_kbuild(ctx, mnemonic, progress, command, outputs, inputs, args, make_ar
     ctx.actions.run(
         executable = ctx.executable._kbuild,
         arguments = [command] + args,
-        inputs = inputs,
+        inputs = inputs + [ctx.file._host_tools],
         outputs = outputs,
         env = _env(make_args),
         mnemonic = mnemonic,
@@ -66,6 +69,10 @@ def _run_kbuild(ctx, mnemonic, progress, command, outputs, inputs, args, make_ar
     )
 
 _KBUILD_ATTR = {
+    "_host_tools": attr.label(
+        default = KBUILD_HOST_TOOLS,
+        allow_single_file = True,
+    ),
     "_kbuild": attr.label(
         default = Label(":kbuild.sh"),
         executable = True,

@@ -18,7 +18,8 @@
 #  5. changing hello/'s source re-runs only its build, the tree, finalize, the
 #     boot image and the install (the list is printed);
 #  6. hermetic: no action's command line or environment names the checkout,
-#     the output base or the user; every action is sandboxed;
+#     the output base or the user; every action is sandboxed; every kbuild
+#     action has the host toolchain's identity (@kernel_host_tools) as input;
 #  7. once e2e.sh is done, its tree B (unmodified kbuild, the patches of the
 #     rules) gets hello/, the tree, the final vmlinux, bzImage and
 #     modules_install by make (make-reference.sh): vmlinux, bzImage, every
@@ -209,6 +210,17 @@ sys.exit(1 if problems else 0)
 EOF
 then pass "no action names the checkout, the output base or the user, and none opts out of the sandbox or the remote cache"
 else fail "actions depend on the host"; fi
+# The toolchain's identity is part of the kbuild actions' cache keys.
+count_actions() {
+	"$bazel" aquery --config=ci --output=jsonproto "$1" 2>/dev/null |
+		python3 -c 'import json, sys; print(len(json.load(sys.stdin).get("actions", [])))'
+}
+kbuild="mnemonic('Kernel.*|ModHashesInstall', deps($(IFS=+; echo "${targets[*]}")))"
+n_kbuild=$(count_actions "$kbuild")
+n_tools=$(count_actions "inputs('.*kernel_host_tools/tools\\.txt', $kbuild)")
+if [ "$n_kbuild" -gt 0 ] && [ "$n_tools" = "$n_kbuild" ]; then
+	pass "all $n_kbuild kbuild and install actions take the host toolchain's identity (@kernel_host_tools) as an input"
+else fail "$n_tools of $n_kbuild kbuild and install actions take @kernel_host_tools//:tools.txt as an input"; fi
 strategies=$(grep -ohE '[0-9]+ [a-z-]+(-sandbox)?' "$work/bazel-build.log" | tail -5 | tr '\n' ' ')
 echo "strategies of the clean build: $strategies"
 

@@ -321,8 +321,9 @@ kernel_external_module = rule(
 
 `srcs` (a `Kbuild` or `Makefile` and the sources, all in one directory) are
 copied to a directory of their own, `M=`, and nothing else is; `modules`
-lists what kbuild builds there, in its modules.order order. Provides `KernelModulesInfo`, so that the modules
-join the kernel's Merkle tree (see `kernel_modules_set`).""",
+lists what kbuild builds there, in its modules.order order. Provides
+`KernelModulesInfo`, so that the modules join the kernel's Merkle tree (see
+`kernel_modules_set`).""",
     attrs = dict(_KBUILD_ATTR, **{
         "kernel": attr.label(
             mandatory = True,

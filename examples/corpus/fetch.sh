@@ -23,10 +23,12 @@ pick() {
 	apt-cache search --names-only '^linux-image-6\.12\.[0-9.+a-z~-]*-amd64-unsigned$' |
 		awk '{print $1}' | grep -v -e cloud -e '-rt-' | sort -V | tail -n1
 }
-pkg=$(pick)
+# With no package lists (none fetched yet) the search finds nothing, and
+# grep's status would end the script here.
+pkg=$(pick) || pkg=
 if [ -z "$pkg" ]; then
 	apt-get update >&2
-	pkg=$(pick)
+	pkg=$(pick) || pkg=
 fi
 [ -n "$pkg" ] || { echo "fetch.sh: no Debian linux-image-6.12 amd64 package in the apt lists" >&2; exit 1; }
 

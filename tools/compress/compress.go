@@ -22,13 +22,16 @@ package compress
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/klauspost/compress/flate"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 	"github.com/ulikunitz/xz"
@@ -215,7 +218,35 @@ const headerPeek = 32
 // time. Plain data is passed through under the same limit. The header is
 // checked against the kernel's limits first (KernelCheck). Errors name the
 // format, not the file: callers add it.
+//
+// The stream is read as the kernel's module decompressors read it
+// (kernel/module/decompress.c), which is laxer than the container formats
+// in two places:
+//   - gzip: the kernel skips the header and raw-inflates up to the end of
+//     the last deflate block; it never reads the CRC32 and size trailer, so
+//     a missing or garbled trailer still loads;
+//   - zstd: the kernel stops when a frame is complete or when the input
+//     runs out without an error, and loads what it decoded by then. A frame
+//     cut short is refused here all the same: the prefix the kernel gets
+//     lacks the module's trailer, so the kernel refuses it as unsigned,
+//     except a frame missing only its 4-byte checksum, which the kernel
+//     loads whole. The zstd decoder used here withholds the last block
+//     until it read the checksum, so that one case is not modelled.
+//
+// xz must reach XZ_STREAM_END: the index and the footer are required.
+// NewStrictReader also requires what the container formats require.
 func NewReader(r io.Reader, max int64) (io.ReadCloser, Format, error) {
+	return newReader(r, max, false)
+}
+
+// NewStrictReader is NewReader that also requires the gzip trailer (CRC32
+// and size) and complete zstd frames: what a compressor must write, and
+// what kmod requires where it decompresses in user space.
+func NewStrictReader(r io.Reader, max int64) (io.ReadCloser, Format, error) {
+	return newReader(r, max, true)
+}
+
+func newReader(r io.Reader, max int64, strict bool) (io.ReadCloser, Format, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	head, err := br.Peek(headerPeek)
 	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
@@ -231,6 +262,14 @@ func NewReader(r io.Reader, max int64) (io.ReadCloser, Format, error) {
 	case None:
 		dec = br
 	case Gzip:
+		if !strict {
+			fr, err := rawDeflate(br)
+			if err != nil {
+				return nil, f, fmt.Errorf("gzip: %w", err)
+			}
+			dec = fr
+			break
+		}
 		z, err := gzip.NewReader(br)
 		if err != nil {
 			return nil, f, fmt.Errorf("gzip: %w", err)
@@ -238,11 +277,12 @@ func NewReader(r io.Reader, max int64) (io.ReadCloser, Format, error) {
 		z.Multistream(false) // the kernel inflates the first member only
 		dec = z
 	case XZ:
-		z, err := xz.ReaderConfig{SingleStream: true}.NewReader(br)
+		end := &lastBytes{r: br}
+		z, err := xz.ReaderConfig{SingleStream: true}.NewReader(end)
 		if err != nil {
 			return nil, f, fmt.Errorf("xz: %w", err)
 		}
-		dec = z
+		dec = &xzEnd{r: z, in: end}
 	case Zstd:
 		d, err := getDecoder()
 		if err != nil {
@@ -256,6 +296,69 @@ func NewReader(r io.Reader, max int64) (io.ReadCloser, Format, error) {
 		done = func() { d.Reset(nil); decoders.Put(d) }
 	}
 	return &limited{r: dec, left: max, f: f, done: done}, f, nil
+}
+
+// rawDeflate skips the gzip header as the kernel does (10 bytes, then a
+// NUL-terminated name if FNAME is set; KernelCheck refused the other
+// optional fields) and returns the raw deflate stream after it.
+func rawDeflate(br *bufio.Reader) (io.Reader, error) {
+	var h [10]byte
+	if _, err := io.ReadFull(br, h[:]); err != nil {
+		return nil, errors.New("header truncated")
+	}
+	if h[3]&0x08 != 0 { // FNAME
+		if _, err := br.ReadBytes(0); err != nil {
+			return nil, errors.New("header: file name without its terminating NUL")
+		}
+	}
+	return flate.NewReader(br), nil
+}
+
+// lastBytes remembers the last bytes read through it: an xz stream's
+// footer.
+type lastBytes struct {
+	r    io.Reader
+	last [xzFooterLen]byte
+	n    int64
+}
+
+const xzFooterLen = 12
+
+func (l *lastBytes) Read(p []byte) (int, error) {
+	n, err := l.r.Read(p)
+	if n >= xzFooterLen {
+		copy(l.last[:], p[n-xzFooterLen:n])
+	} else if n > 0 {
+		copy(l.last[:], l.last[n:])
+		copy(l.last[xzFooterLen-n:], p[:n])
+	}
+	l.n += int64(n)
+	return n, err
+}
+
+// xzEnd refuses an xz stream that ends without its index and footer:
+// github.com/ulikunitz/xz takes the end of input where the next block
+// header would be for the end of the stream, while the kernel's decoder
+// returns XZ_STREAM_END only after a valid footer.
+type xzEnd struct {
+	r  io.Reader
+	in *lastBytes
+}
+
+func (x *xzEnd) Read(p []byte) (int, error) {
+	n, err := x.r.Read(p)
+	if err == io.EOF && !xzFooter(x.in) {
+		err = errors.New("stream ends without its index and footer (truncated)")
+	}
+	return n, err
+}
+
+// xzFooter reports whether the input ended with a stream footer: CRC32 of
+// backward size and flags, then them, then "YZ".
+func xzFooter(l *lastBytes) bool {
+	b := l.last
+	return l.n >= 12+xzFooterLen && b[10] == 'Y' && b[11] == 'Z' &&
+		crc32.ChecksumIEEE(b[4:10]) == binary.LittleEndian.Uint32(b[:4])
 }
 
 // limited stops a decompressor at the size limit and names the format in
@@ -376,7 +479,16 @@ type Content struct {
 // dropped and the last tail bytes kept: memory stays bounded by keep and
 // tail whatever the module's size.
 func Scan(r io.Reader, limit int64, keep, tail int) (Content, error) {
-	dec, f, err := NewReader(r, limit)
+	return scan(r, limit, keep, tail, false)
+}
+
+// ScanStrict is Scan with NewStrictReader's checks.
+func ScanStrict(r io.Reader, limit int64, keep, tail int) (Content, error) {
+	return scan(r, limit, keep, tail, true)
+}
+
+func scan(r io.Reader, limit int64, keep, tail int, strict bool) (Content, error) {
+	dec, f, err := newReader(r, limit, strict)
 	if err != nil {
 		return Content{Format: f}, err
 	}

@@ -418,16 +418,21 @@ func write(m Module, p pending, root hashesroot.Root, enc compress.Encoder, opts
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("%s: %v: %w", m.Dst, opts.Compression, err)
+		return fmt.Errorf("%s: %s failed writing %s: %w", where(m, opts), enc, m.Dst, err)
 	}
 	// The kernel's decision on exactly the bytes written; this also catches
 	// a module that changed since phase 1.
-	r, err := verify.CheckFile(out.Name(), root)
+	r, err := verify.CheckWritten(out.Name(), root)
 	if err != nil {
 		return fmt.Errorf("%s: %w", m.Dst, err)
 	}
+	if r.Code == verify.EINVAL {
+		// The proof was checked in phase 1: a stream that does not
+		// decompress is the compressor's fault, not the module's.
+		return fmt.Errorf("%s: %s wrote %s, which does not decompress: %s", where(m, opts), enc, m.Dst, r.Reason)
+	}
 	if !r.OK() {
-		return fmt.Errorf("%s: would not load: %s", where(m, opts), r.Code.String()+": "+r.Reason)
+		return fmt.Errorf("%s: would not load after compression by %s: %s", where(m, opts), enc, r.Code.String()+": "+r.Reason)
 	}
 	if err := out.Commit(); err != nil {
 		return err

@@ -24,7 +24,7 @@ import (
 func Files(names []string, root hashesroot.Root, jobs int) ([]Result, error) {
 	results := make([]Result, len(names))
 	errs := parallel.For(len(names), jobs, func(_, i int) (err error) {
-		results[i], err = checkFile(names[i], root)
+		results[i], err = checkFile(names[i], root, false)
 		return err
 	})
 	if err := parallel.First(errs); err != nil {
@@ -46,9 +46,19 @@ const (
 // CheckFile checks one module file, plain or compressed, streaming it: its
 // memory use is bounded whatever the module's size. A file that cannot be
 // read is an error, not an outcome.
-func CheckFile(name string, root hashesroot.Root) (Result, error) { return checkFile(name, root) }
+func CheckFile(name string, root hashesroot.Root) (Result, error) {
+	return checkFile(name, root, false)
+}
 
-func checkFile(name string, root hashesroot.Root) (Result, error) {
+// CheckWritten is CheckFile for a file a compressor just wrote: it also
+// requires the container's own checks (gzip trailer, complete zstd frames;
+// see compress.NewStrictReader), which the kernel skips but a correct
+// compressor always writes.
+func CheckWritten(name string, root hashesroot.Root) (Result, error) {
+	return checkFile(name, root, true)
+}
+
+func checkFile(name string, root hashesroot.Root, strict bool) (Result, error) {
 	f, err := os.Open(name)
 	if err != nil {
 		return Result{}, err
@@ -61,7 +71,11 @@ func checkFile(name string, root hashesroot.Root) (Result, error) {
 	if !fi.Mode().IsRegular() {
 		return Result{}, fmt.Errorf("%s: not a regular file", name)
 	}
-	c, err := compress.Scan(f, MaxModuleSize, keepWhole, keepTail)
+	scan := compress.Scan
+	if strict {
+		scan = compress.ScanStrict
+	}
+	c, err := scan(f, MaxModuleSize, keepWhole, keepTail)
 	var r Result
 	switch {
 	case err != nil && !isReadError(err):

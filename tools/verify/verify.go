@@ -8,8 +8,9 @@
 //  1. Compressed modules (.ko.gz/.xz/.zst) are decompressed first, as the
 //     kernel (CONFIG_MODULE_DECOMPRESS) or kmod do before the check. A file
 //     that does not decompress, or that the in-kernel decompressor would
-//     refuse (e.g. an xz CRC64 check), is EINVAL. Container checksums are
-//     verified as kmod does (the kernel's gzip path skips the CRC).
+//     refuse (e.g. an xz CRC64 check, an xz stream without its index and
+//     footer), is EINVAL. The streams are read as the kernel reads them
+//     (compress.NewReader): the gzip trailer is not checked.
 //  2. No "~Module signature appended~\n" at the end, or nothing but it:
 //     Unsigned (the kernel's -ENODATA, "unsigned module").
 //  3. At most 12 bytes before the marker, or a sig_len in struct

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 )
@@ -68,4 +69,21 @@ func CountFiles(t testing.TB, dir string) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// Tool finds an external program a test compares against. Without it the
+// test is skipped on a developer's machine, but fails where the CI
+// environment variable is "true": there a missing oracle is a broken set-up,
+// not a reason to pass.
+func Tool(t testing.TB, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err == nil {
+		return p
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("%s not installed, and CI=true (tools/install-test-deps.sh installs it)", name)
+	}
+	t.Skipf("%s not installed (tools/install-test-deps.sh installs it)", name)
+	return ""
 }

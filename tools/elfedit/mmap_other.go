@@ -2,10 +2,14 @@
 
 package elfedit
 
-import "os"
+import (
+	"os"
+
+	"github.com/modhashes/modhashes/tools/internal/input"
+)
 
 func mapFile(name string) ([]byte, *os.File, func() error, error) {
-	data, err := os.ReadFile(name)
+	data, err := input.ReadFile(name)
 	return data, nil, nil, err
 }
 

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"syscall"
+
+	"github.com/modhashes/modhashes/tools/internal/input"
 )
 
 // mapFile maps name read-only and keeps it open as src, from which
@@ -13,7 +15,7 @@ import (
 // cannot be mapped (empty, not regular) are read into memory; src is nil
 // then. unmap releases the mapping and src.
 func mapFile(name string) (data []byte, src *os.File, unmap func() error, err error) {
-	fd, err := os.Open(name)
+	fd, err := input.Open(name)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -23,7 +25,7 @@ func mapFile(name string) (data []byte, src *os.File, unmap func() error, err er
 		return nil, nil, nil, err
 	}
 	size := st.Size()
-	if !st.Mode().IsRegular() || size == 0 || int64(int(size)) != size {
+	if size == 0 || int64(int(size)) != size {
 		fd.Close()
 		data, err := os.ReadFile(name)
 		return data, nil, nil, err

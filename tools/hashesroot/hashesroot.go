@@ -10,11 +10,11 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
 
+	"github.com/modhashes/modhashes/tools/internal/input"
 	"github.com/modhashes/modhashes/tools/merkle"
 )
 
@@ -119,7 +119,7 @@ func ParseCSource(src []byte) (Root, error) {
 
 // ReadCSourceFile is ParseCSource on a file, with the file named in errors.
 func ReadCSourceFile(name string) (Root, error) {
-	src, err := os.ReadFile(name)
+	src, err := input.ReadFile(name)
 	if err != nil {
 		return Root{}, err
 	}
@@ -132,7 +132,7 @@ func ReadCSourceFile(name string) (Root, error) {
 
 // ReadBinaryFile is ParseBinary on a file, with the file named in errors.
 func ReadBinaryFile(name string, order binary.ByteOrder) (Root, error) {
-	b, err := os.ReadFile(name)
+	b, err := input.ReadFile(name)
 	if err != nil {
 		return Root{}, err
 	}
@@ -157,7 +157,7 @@ func ParseEndian(s string) (binary.ByteOrder, error) {
 // TargetByteOrder reads the byte order of an ELF file from its identification
 // bytes (EI_DATA), which is all it reads.
 func TargetByteOrder(name string) (binary.ByteOrder, error) {
-	f, err := os.Open(name)
+	f, err := input.Open(name)
 	if err != nil {
 		return nil, err
 	}

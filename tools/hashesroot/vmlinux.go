@@ -4,6 +4,8 @@ import (
 	"debug/elf"
 	"encoding/binary"
 	"fmt"
+
+	"github.com/modhashes/modhashes/tools/internal/input"
 )
 
 // SectionName is the vmlinux section holding the root.
@@ -13,11 +15,15 @@ const SectionName = ".module_hashes"
 // image (ELF32 or ELF64, either byte order) and returns it with the
 // target's byte order.
 func ReadVmlinux(name string) (Root, binary.ByteOrder, error) {
-	f, err := elf.Open(name)
+	in, err := input.Open(name)
+	if err != nil {
+		return Root{}, nil, err
+	}
+	defer in.Close()
+	f, err := elf.NewFile(in)
 	if err != nil {
 		return Root{}, nil, fmt.Errorf("%s: %w", name, err)
 	}
-	defer f.Close()
 	sec := f.Section(SectionName)
 	if sec == nil {
 		return Root{}, f.ByteOrder, fmt.Errorf("%s: no %s section (kernel built without CONFIG_MODULE_HASHES?)", name, SectionName)

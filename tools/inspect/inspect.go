@@ -15,6 +15,7 @@ import (
 
 	"github.com/modhashes/modhashes/tools/compress"
 	"github.com/modhashes/modhashes/tools/hashesroot"
+	"github.com/modhashes/modhashes/tools/internal/input"
 	"github.com/modhashes/modhashes/tools/merkle"
 	"github.com/modhashes/modhashes/tools/modsig"
 )
@@ -69,7 +70,7 @@ const MaxSize = 1 << 30
 
 // File inspects the named file.
 func File(name string) (*Report, error) {
-	f, err := os.Open(name)
+	f, err := input.Open(name)
 	if err != nil {
 		return nil, err
 	}

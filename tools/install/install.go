@@ -42,6 +42,7 @@ import (
 	"github.com/modhashes/modhashes/tools/atomicfile"
 	"github.com/modhashes/modhashes/tools/compress"
 	"github.com/modhashes/modhashes/tools/hashesroot"
+	"github.com/modhashes/modhashes/tools/internal/input"
 	"github.com/modhashes/modhashes/tools/internal/parallel"
 	"github.com/modhashes/modhashes/tools/merkle"
 	"github.com/modhashes/modhashes/tools/modorder"
@@ -138,9 +139,9 @@ func KernelRelease(given, objtree string) (string, error) {
 	rel := given
 	if rel == "" {
 		name := filepath.Join(objtree, "include", "config", "kernel.release")
-		b, err := os.ReadFile(name)
+		b, err := input.ReadFile(name)
 		if err != nil {
-			return "", fmt.Errorf("kernel release: %w (give --kernel-release)", err)
+			return "", fmt.Errorf("kernel release: %w", err)
 		}
 		rel = strings.TrimSpace(string(b))
 		if rel == "" {
@@ -264,14 +265,14 @@ const tailSize = 64 << 10
 // module as hashed: all of them, or with ReplaceSignature all but the
 // trailer it carries. Only the file's end is read.
 func openBody(m Module, opts Options) (*os.File, int64, error) {
-	f, err := os.Open(m.Src)
+	f, err := input.Open(m.Src)
 	if err != nil {
 		return nil, 0, fmt.Errorf("%s: %w", where(m, opts), unwrapPath(err))
 	}
 	var tail []byte
 	fi, err := f.Stat()
-	if err == nil && !fi.Mode().IsRegular() {
-		err = errors.New("not a regular file")
+	if err == nil && fi.Size() == 0 {
+		err = errors.New("empty file, not a module")
 	}
 	if err == nil {
 		tail = make([]byte, min(fi.Size(), tailSize))
@@ -305,7 +306,7 @@ func examine(m Module, n int, opts Options) (pending, error) {
 		return p, err
 	}
 	defer f.Close()
-	raw, err := os.ReadFile(m.Proof)
+	raw, err := input.ReadFile(m.Proof)
 	if err != nil {
 		return p, fmt.Errorf("%s: proof: %w (run the tree stage first)", where(m, opts), err)
 	}
@@ -473,7 +474,7 @@ func (res *Result) copyLists(entries []modorder.Entry, opts Options) error {
 	res.Copied = append(res.Copied, name)
 	for _, base := range BuiltinFiles {
 		src := filepath.Join(opts.ObjTree, base)
-		b, err := os.ReadFile(src)
+		b, err := input.ReadFile(src)
 		if errors.Is(err, os.ErrNotExist) {
 			continue
 		}

@@ -2,10 +2,10 @@ package main
 
 import (
 	"fmt"
-	"os"
 
 	"github.com/modhashes/modhashes/tools/atomicfile"
 	"github.com/modhashes/modhashes/tools/elfedit"
+	"github.com/modhashes/modhashes/tools/internal/input"
 )
 
 func init() {
@@ -53,7 +53,7 @@ func sectionDump(name, in, out string) error {
 }
 
 func sectionUpdate(name, file, in, out string, inPlace bool) error {
-	data, err := os.ReadFile(file)
+	data, err := input.ReadFile(file)
 	if err != nil {
 		return err
 	}

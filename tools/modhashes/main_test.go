@@ -126,7 +126,7 @@ func TestTreeFailureWritesNoRoot(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "root.c")); err == nil {
 		t.Errorf("root.c written despite the error")
 	}
-	os.WriteFile(filepath.Join(dir, "fs/ext4/mod_1.ko"), nil, 0o644)
+	os.WriteFile(filepath.Join(dir, "fs/ext4/mod_1.ko"), []byte("module"), 0o644)
 	r = modhashes(t, dir, "tree", "--root-c", filepath.Join(dir, "no/such/dir/root.c"))
 	if r.code != 1 || !strings.Contains(r.stderr, "no/such/dir/root.c") {
 		t.Errorf("unwritable root: exit %d, stderr %q", r.code, r.stderr)

@@ -7,9 +7,10 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"os"
 	"path"
 	"strings"
+
+	"github.com/modhashes/modhashes/tools/internal/input"
 )
 
 // Entry is one module of modules.order.
@@ -27,7 +28,7 @@ func (e Entry) ProofFile() string { return e.Stem + ".merkle" }
 
 // Read parses the named file.
 func Read(name string) ([]Entry, error) {
-	f, err := os.Open(name)
+	f, err := input.Open(name)
 	if err != nil {
 		return nil, err
 	}

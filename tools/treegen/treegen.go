@@ -30,6 +30,7 @@ import (
 	"sort"
 
 	"github.com/modhashes/modhashes/tools/hashesroot"
+	"github.com/modhashes/modhashes/tools/internal/input"
 	"github.com/modhashes/modhashes/tools/internal/parallel"
 	"github.com/modhashes/modhashes/tools/merkle"
 	"github.com/modhashes/modhashes/tools/modorder"
@@ -106,7 +107,12 @@ func hashAll(mods []Module, opts Options) error {
 			return moduleError(mods[i], opts, err)
 		}
 		if !fi.Mode().IsRegular() {
-			return moduleError(mods[i], opts, fmt.Errorf("not a regular file"))
+			return moduleError(mods[i], opts, fmt.Errorf("not a regular file but %s", input.Kind(fi.Mode())))
+		}
+		if fi.Size() == 0 {
+			// The kernel cannot load it, and an empty build output is a
+			// failed build step, not a module to hash.
+			return moduleError(mods[i], opts, errors.New("empty file, not a module"))
 		}
 		sizes[i] = fi.Size()
 		queue[i] = i
@@ -118,7 +124,7 @@ func hashAll(mods []Module, opts Options) error {
 		if bufs[w] == nil {
 			bufs[w] = make([]byte, 256<<10)
 		}
-		return hashFile(&mods[queue[k]], bufs[w])
+		return hashFile(&mods[queue[k]], bufs[w], sizes[queue[k]])
 	})
 	for k, err := range errs {
 		if err != nil {
@@ -128,8 +134,15 @@ func hashAll(mods []Module, opts Options) error {
 	return nil
 }
 
-func hashFile(m *Module, buf []byte) (err error) {
-	m.Leaf, err = leafOfFile(uint32(m.Pos), m.File, buf)
+func hashFile(m *Module, buf []byte, size int64) (err error) {
+	var signed bool
+	m.Leaf, signed, err = leafOfFile(uint32(m.Pos), m.File, buf, size)
+	if err == nil && signed {
+		// Hashing it would make the old trailer part of the module, and
+		// the kernel would read that trailer, not the new proof.
+		err = errors.New("already ends with a module signature trailer (signed, or a proof appended by an install): " +
+			"hash the module as the build linked it")
+	}
 	return err
 }
 

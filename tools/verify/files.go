@@ -14,6 +14,7 @@ import (
 
 	"github.com/modhashes/modhashes/tools/compress"
 	"github.com/modhashes/modhashes/tools/hashesroot"
+	"github.com/modhashes/modhashes/tools/internal/input"
 	"github.com/modhashes/modhashes/tools/internal/parallel"
 	"github.com/modhashes/modhashes/tools/merkle"
 )
@@ -59,18 +60,11 @@ func CheckWritten(name string, root hashesroot.Root) (Result, error) {
 }
 
 func checkFile(name string, root hashesroot.Root, strict bool) (Result, error) {
-	f, err := os.Open(name)
+	f, err := input.Open(name)
 	if err != nil {
 		return Result{}, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return Result{}, err
-	}
-	if !fi.Mode().IsRegular() {
-		return Result{}, fmt.Errorf("%s: not a regular file", name)
-	}
 	scan := compress.Scan
 	if strict {
 		scan = compress.ScanStrict
@@ -104,7 +98,7 @@ func isReadError(err error) bool {
 // leafOfFile is the second pass over a big module: the leaf hash of its
 // first n decompressed bytes.
 func leafOfFile(name string, pos uint32, n int64) (merkle.Hash, error) {
-	f, err := os.Open(name)
+	f, err := input.Open(name)
 	if err != nil {
 		return merkle.Hash{}, err
 	}

@@ -1,0 +1,174 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/modhashes/modhashes/tools/internal/testfs"
+)
+
+// modhashesWithin runs the command like modhashes, but fails the test if it
+// does not end within a few seconds: hanging on an input is a bug here.
+func modhashesWithin(t *testing.T, dir string, args ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "MODHASHES_TEST_AS_MAIN=1")
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("modhashes %v hung (killed after 20 s)", args)
+	}
+	var ee *exec.ExitError
+	code := 0
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return result{code, out.String(), errb.String()}
+}
+
+func mkfifo(t *testing.T, name string) string {
+	t.Helper()
+	os.Remove(name)
+	if err := syscall.Mkfifo(name, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return name
+}
+
+// TestHostileInputs: inputs that are not what they should be end the
+// command with status 1 and a message naming the file and the problem,
+// never with a hang, a crash or a silent success.
+func TestHostileInputs(t *testing.T) {
+	const fifoNote = "not a regular file but a named pipe (FIFO)"
+	const devNote = "not a regular file but a character device"
+	tests := []struct {
+		name string
+		// prep gets a copy of vector n05 (with its proofs next to the
+		// modules) and returns the arguments.
+		prep func(t *testing.T, d string) []string
+		code int
+		want []string
+	}{
+		{"FIFO as modules.order (tree)", func(t *testing.T, d string) []string {
+			mkfifo(t, filepath.Join(d, "modules.order"))
+			return []string{"tree", "--objtree", d, "--root-c", filepath.Join(d, "root.c")}
+		}, 1, []string{"modules.order", fifoNote}},
+		{"FIFO as modules.order (install)", func(t *testing.T, d string) []string {
+			mkfifo(t, filepath.Join(d, "modules.order"))
+			return []string{"install", "--objtree", d, "--dest", filepath.Join(d, "dest"), "--kernel-release", "1"}
+		}, 1, []string{"modules.order", fifoNote}},
+		{"FIFO as module (tree)", func(t *testing.T, d string) []string {
+			mkfifo(t, filepath.Join(d, "lib/mod_2.ko"))
+			return []string{"tree", "--objtree", d, "--root-c", filepath.Join(d, "root.c")}
+		}, 1, []string{"lib/mod_2.ko", "modules.order:3", fifoNote}},
+		{"FIFO as module (install)", func(t *testing.T, d string) []string {
+			mkfifo(t, filepath.Join(d, "lib/mod_2.ko"))
+			return []string{"install", "--objtree", d, "--dest", filepath.Join(d, "dest"), "--kernel-release", "1"}
+		}, 1, []string{"lib/mod_2.ko", "modules.order:3", fifoNote}},
+		{"FIFO as proof (install)", func(t *testing.T, d string) []string {
+			mkfifo(t, filepath.Join(d, "lib/mod_2.merkle"))
+			return []string{"install", "--objtree", d, "--dest", filepath.Join(d, "dest"), "--kernel-release", "1"}
+		}, 1, []string{"lib/mod_2.merkle", fifoNote}},
+		{"FIFO as module (verify)", func(t *testing.T, d string) []string {
+			return []string{"verify", "--root-c", "expected/root.c", mkfifo(t, filepath.Join(d, "m.ko"))}
+		}, 1, []string{"m.ko", fifoNote}},
+		{"FIFO as --vmlinux (verify)", func(t *testing.T, d string) []string {
+			return []string{"verify", "--vmlinux", mkfifo(t, filepath.Join(d, "vmlinux")), "lib/mod_2.ko"}
+		}, 1, []string{"vmlinux", fifoNote}},
+		{"FIFO as --root-c (verify)", func(t *testing.T, d string) []string {
+			return []string{"verify", "--root-c", mkfifo(t, filepath.Join(d, "root.c")), "lib/mod_2.ko"}
+		}, 1, []string{"root.c", fifoNote}},
+		{"FIFO as finalize input", func(t *testing.T, d string) []string {
+			return []string{"finalize", "--root-c", "expected/root.c", mkfifo(t, filepath.Join(d, "vmlinux.unstripped")), "vmlinux"}
+		}, 1, []string{"vmlinux.unstripped", fifoNote}},
+		{"FIFO as --root-bin (finalize)", func(t *testing.T, d string) []string {
+			os.WriteFile(filepath.Join(d, "in"), []byte("\x7fELF\x02\x01\x01"+strings.Repeat("\x00", 57)), 0o644)
+			return []string{"finalize", "--root-bin", mkfifo(t, filepath.Join(d, "root.bin")), "in", "out"}
+		}, 1, []string{"root.bin", fifoNote}},
+		{"/dev/zero as finalize input", func(t *testing.T, d string) []string {
+			return []string{"finalize", "--root-c", "expected/root.c", "/dev/zero", "vmlinux"}
+		}, 1, []string{"/dev/zero", devNote}},
+		{"/dev/zero as --root-c (finalize)", func(t *testing.T, d string) []string {
+			return []string{"finalize", "--root-c", "/dev/zero", "in", "out"}
+		}, 1, []string{"/dev/zero", devNote}},
+		{"/dev/zero as section update's FILE", func(t *testing.T, d string) []string {
+			return []string{"section", "update", ".module_hashes", "/dev/zero", "in", "out"}
+		}, 1, []string{"/dev/zero", devNote}},
+		{"/dev/zero as module (inspect)", func(t *testing.T, d string) []string {
+			return []string{"inspect", "/dev/zero"}
+		}, 1, []string{"/dev/zero", devNote}},
+		{"empty module (tree)", func(t *testing.T, d string) []string {
+			os.WriteFile(filepath.Join(d, "lib/mod_2.ko"), nil, 0o644)
+			return []string{"tree", "--objtree", d, "--root-c", filepath.Join(d, "root.c")}
+		}, 1, []string{"lib/mod_2.ko", "modules.order:3", "empty file"}},
+		{"empty module (install)", func(t *testing.T, d string) []string {
+			os.WriteFile(filepath.Join(d, "lib/mod_2.ko"), nil, 0o644)
+			return []string{"install", "--objtree", d, "--dest", filepath.Join(d, "dest"), "--kernel-release", "1"}
+		}, 1, []string{"lib/mod_2.ko", "modules.order:3", "empty file"}},
+		{"module already carrying its proof (tree)", func(t *testing.T, d string) []string {
+			appendFile(t, filepath.Join(d, "lib/mod_2.ko"), filepath.Join(d, "lib/mod_2.merkle"))
+			return []string{"tree", "--objtree", d, "--root-c", filepath.Join(d, "root.c")}
+		}, 1, []string{"lib/mod_2.ko", "modules.order:3", "already ends with a module signature trailer"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			d := vectorWithProofs(t, "n05")
+			args := tc.prep(t, d)
+			r := modhashesWithin(t, d, args...)
+			if r.code != tc.code {
+				t.Errorf("exit %d, want %d; stderr: %s", r.code, tc.code, r.stderr)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(r.stderr, w) {
+					t.Errorf("stderr %q\ndoes not contain %q", r.stderr, w)
+				}
+			}
+			if strings.Contains(r.stderr, "goroutine ") || strings.Contains(r.stderr, "panic") {
+				t.Errorf("crashed:\n%s", r.stderr)
+			}
+			if _, err := os.Stat(filepath.Join(d, "dest")); err == nil {
+				t.Errorf("refused, but wrote into the destination")
+			}
+		})
+	}
+}
+
+// vectorWithProofs copies a vector with the expected proofs next to its
+// modules, as kbuild leaves them.
+func vectorWithProofs(t *testing.T, name string) string {
+	d := copyVector(t, name)
+	filepath.WalkDir(filepath.Join(d, "expected/proofs"), func(p string, e os.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(filepath.Join(d, "expected/proofs"), p)
+		return os.WriteFile(filepath.Join(d, rel), testfs.ReadFile(t, p), 0o644)
+	})
+	return d
+}
+
+func appendFile(t *testing.T, name, from string) {
+	t.Helper()
+	f, err := os.OpenFile(name, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.Write(testfs.ReadFile(t, from)); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -2,7 +2,9 @@ package atomicfile_test
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -70,5 +72,43 @@ func TestCreateCommitAbort(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
 		t.Errorf("%d entries, want 1", len(ents))
+	}
+}
+
+// A temporary left by a process that is gone (SIGKILL) is removed when the
+// same target is written again; one of a live process, or of another
+// target, is kept.
+func TestCreateRemovesStaleTemporaries(t *testing.T) {
+	dir := t.TempDir()
+	cmd := exec.Command("true")
+	if err := cmd.Run(); err != nil {
+		t.Skip(err)
+	}
+	dead := strconv.Itoa(cmd.Process.Pid)
+	self := strconv.Itoa(os.Getpid())
+	files := map[string]bool{ // name: kept
+		".out.tmp" + dead + "-1":   false,
+		".out.tmp" + dead + "-7":   false,
+		".out.tmp" + self + "-999": true,
+		".other.tmp" + dead + "-1": true,
+		".out.tmpjunk":             true,
+	}
+	for n := range files {
+		os.WriteFile(filepath.Join(dir, n), []byte("half"), 0o644)
+	}
+	if err := atomicfile.WriteFile(filepath.Join(dir, "x"), nil, 0o644); err != nil {
+		t.Fatal(err) // WriteFile does not look
+	}
+	f, err := atomicfile.Create(filepath.Join(dir, "out"), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	for n, kept := range files {
+		if _, err := os.Stat(filepath.Join(dir, n)); (err == nil) != kept {
+			t.Errorf("%s: kept=%v, want %v", n, err == nil, kept)
+		}
 	}
 }

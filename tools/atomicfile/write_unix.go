@@ -7,13 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"sync/atomic"
 	"syscall"
-)
-
-var (
-	seq atomic.Uint64
-	pid = strconv.Itoa(os.Getpid())
 )
 
 // WriteFile is os.WriteFile done atomically. It talks to the kernel directly:
@@ -53,4 +47,20 @@ func WriteFile(name string, data []byte, perm os.FileMode) error {
 		return fmt.Errorf("write %s: %w", name, err)
 	}
 	return nil
+}
+
+var terminating = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP}
+
+func signalNumber(s os.Signal) int {
+	if n, ok := s.(syscall.Signal); ok {
+		return int(n)
+	}
+	return 0
+}
+
+// processExists: signal 0 checks for a process without signalling it;
+// EPERM means it exists under another user.
+func processExists(pid int) bool {
+	err := syscall.Kill(pid, 0)
+	return err == nil || err == syscall.EPERM
 }

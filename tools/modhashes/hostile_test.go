@@ -172,3 +172,51 @@ func appendFile(t *testing.T, name, from string) {
 		t.Fatal(err)
 	}
 }
+
+// SIGTERM or SIGINT during install removes the temporaries being written.
+func TestSignalRemovesTemporaries(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+		t.Run(sig.String(), func(t *testing.T) {
+			d := vectorWithProofs(t, "n05")
+			bin := t.TempDir()
+			// A compressor that writes a little, then hangs.
+			os.WriteFile(filepath.Join(bin, "xz"), []byte("#!/bin/sh\nhead -c 100\nexec sleep 60\n"), 0o755)
+			dest := filepath.Join(d, "dest")
+			cmd := exec.Command(os.Args[0], "install", "--objtree", d, "--dest", dest, "--kernel-release", "1", "--compress", "xz", "-j", "1")
+			cmd.Env = append(os.Environ(), "MODHASHES_TEST_AS_MAIN=1", "PATH="+bin+":"+os.Getenv("PATH"))
+			// Its own process group, so that the hanging compressor goes too.
+			cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			deadline := time.Now().Add(20 * time.Second)
+			for len(temporaries(dest)) == 0 {
+				if time.Now().After(deadline) {
+					t.Fatal("no temporary file appeared")
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			cmd.Process.Signal(sig)
+			err := cmd.Wait()
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() != 128+int(sig) {
+				t.Errorf("exit: %v, want status %d", err, 128+int(sig))
+			}
+			if tmp := temporaries(dest); len(tmp) != 0 {
+				t.Errorf("left behind: %v", tmp)
+			}
+		})
+	}
+}
+
+func temporaries(dir string) []string {
+	var found []string
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && strings.Contains(d.Name(), ".tmp") {
+			found = append(found, p)
+		}
+		return nil
+	})
+	return found
+}

@@ -14,6 +14,8 @@ import (
 	"sort"
 
 	"github.com/spf13/pflag"
+
+	"github.com/modhashes/modhashes/tools/atomicfile"
 )
 
 // command is one subcommand. run gets the arguments after the subcommand name.
@@ -94,6 +96,8 @@ func main() {
 		usage(os.Stderr)
 		os.Exit(2)
 	}
+	// An interrupted finalize or install leaves no temporary behind.
+	atomicfile.RemoveOnSignal()
 	if err := cmd.run(os.Args[2:]); err != nil {
 		if errors.Is(err, errUsage) {
 			os.Exit(2)

@@ -217,6 +217,16 @@ func Install(opts Options) (*Result, error) {
 	res.Root = root
 	res.Encoder = compress.SystemEncoder(opts.Compression, opts.BuiltinEncoder)
 
+	// Nothing is written before here: every module passed phase 1.
+	if err := os.MkdirAll(res.ModDir, 0o755); err != nil {
+		return nil, err
+	}
+	unlock, err := lockDir(res.ModDir)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+
 	var done atomic.Int64
 	if err := joinErrors(parallel.For(len(entries), opts.Jobs, func(_, i int) error {
 		if err := write(res.Modules[i], found[i], root, res.Encoder, opts); err != nil {
@@ -438,6 +448,7 @@ func write(m Module, p pending, root hashesroot.Root, enc compress.Encoder, opts
 	if err := out.Commit(); err != nil {
 		return err
 	}
+	testHookAfterCommit()
 	// A module installed before with another compression would shadow or
 	// duplicate this one for depmod; kbuild removes the whole kernel/ tree.
 	plain := strings.TrimSuffix(m.Dst, opts.Compression.Ext())
@@ -451,6 +462,10 @@ func write(m Module, p pending, root hashesroot.Root, enc compress.Encoder, opts
 	}
 	return nil
 }
+
+// testHookAfterCommit lets a test widen the window between installing a
+// module and removing its copies in other compressions.
+var testHookAfterCommit = func() {}
 
 // copyLists writes modules.order with the installed paths of the in-tree
 // modules (kbuild's "kernel/<path>.ko" lines) and copies modules.builtin*

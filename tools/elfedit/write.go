@@ -118,18 +118,20 @@ func Rewrite(in, out string, inPlace bool, plan func(*File) (*Output, error)) er
 	if err := CheckOutput(in, out, inPlace); err != nil {
 		return err
 	}
-	f, err := Open(in)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	o, err := plan(f)
-	if err != nil {
-		return fmt.Errorf("%s: %w", in, err)
-	}
-	perm := os.FileMode(0o755)
-	if st, err := os.Stat(in); err == nil {
-		perm = st.Mode().Perm()
-	}
-	return o.WriteFile(out, perm)
+	return guardMapped(in, func() error {
+		f, err := Open(in)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		o, err := plan(f)
+		if err != nil {
+			return fmt.Errorf("%s: %w", in, err)
+		}
+		perm := os.FileMode(0o755)
+		if st, err := os.Stat(in); err == nil {
+			perm = st.Mode().Perm()
+		}
+		return o.WriteFile(out, perm)
+	})
 }

@@ -2,6 +2,7 @@ package elfedit
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -106,10 +107,13 @@ func CheckOutput(in, out string, inPlace bool) error {
 		return err
 	}
 	if so, err := os.Stat(out); err == nil && os.SameFile(si, so) {
-		return fmt.Errorf("output %s is the input file; pass --in-place to replace it", out)
+		return fmt.Errorf("output %s: %w", out, ErrOutputIsInput)
 	}
 	return nil
 }
+
+// ErrOutputIsInput refuses to overwrite the input unless asked to.
+var ErrOutputIsInput = errors.New("is the input file")
 
 // Rewrite opens in, has plan work out the edited file and writes it to out
 // atomically with in's permissions. in itself is never written to; out may

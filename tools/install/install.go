@@ -141,7 +141,7 @@ func KernelRelease(given, objtree string) (string, error) {
 		name := filepath.Join(objtree, "include", "config", "kernel.release")
 		b, err := input.ReadFile(name)
 		if err != nil {
-			return "", fmt.Errorf("kernel release: %w", err)
+			return "", fmt.Errorf("%w: %w", ErrNoKernelRelease, err)
 		}
 		rel = strings.TrimSpace(string(b))
 		if rel == "" {
@@ -160,10 +160,18 @@ func checkStrip(opts Options) error {
 	if v == "" || opts.Suffix != ".ko" {
 		return nil
 	}
-	return fmt.Errorf("INSTALL_MOD_STRIP=%s is set, but stripping modules after hashing breaks every proof "+
+	return fmt.Errorf("INSTALL_MOD_STRIP=%s is set, but %w "+
 		"(kbuild refuses CONFIG_MODULE_HASHES with INSTALL_MOD_STRIP too): unset it, or strip at build time, "+
-		"hash the stripped files (tree --suffix .ko.stripped) and install those (--suffix .ko.stripped)", v)
+		"hash the stripped files and install those", v, ErrStripAfterHashing)
 }
+
+// Errors the command adds its flags' hints to (errors.Is).
+var (
+	ErrStripAfterHashing = errors.New("stripping modules after hashing breaks every proof")
+	ErrHasTrailer        = errors.New("already carries a signature trailer")
+	ErrNoMajority        = errors.New("no root reached by a majority of the modules")
+	ErrNoKernelRelease   = errors.New("cannot read the kernel release")
+)
 
 // pending is phase 1's finding for one module.
 type pending struct {
@@ -302,8 +310,10 @@ func openBody(m Module, opts Options) (*os.File, int64, error) {
 	}
 	if !opts.ReplaceSignature {
 		f.Close()
-		return nil, 0, fmt.Errorf("%s: already carries a %s trailer (%d bytes); a module carries at most one: "+
-			"install the unsigned module, or drop the old trailer with --replace-signature", where(m, opts), modsig.TypeName(info.IDType), info.SigLen)
+		// The tree stage refuses modules with a trailer, so this one was
+		// appended after hashing, and dropping it gives the hashed module.
+		return nil, 0, fmt.Errorf("%s: %w (%s, %d bytes), appended after the module was hashed; a module carries at most one: "+
+			"install the module as built, or drop the old trailer", where(m, opts), ErrHasTrailer, modsig.TypeName(info.IDType), info.SigLen)
 	}
 	return f, fi.Size() - int64(len(tail)-len(b)), nil
 }
@@ -377,9 +387,9 @@ func agree(mods []Module, found []pending, opts Options) (hashesroot.Root, error
 			}
 		}
 		if len(count) > 1 && 2*best <= len(found) {
-			return hashesroot.Root{}, fmt.Errorf("the %d proofs lead to %d different roots, none for a majority of the modules: "+
-				"modules changed after hashing, or proofs from several builds; give the root (--vmlinux, --root-c, --root-bin) to name the changed modules",
-				len(found), len(count))
+			return hashesroot.Root{}, fmt.Errorf("%w: the %d proofs lead to %d different roots: "+
+				"modules changed after hashing, or proofs from several builds; the kernel's root would name the changed modules",
+				ErrNoMajority, len(found), len(count))
 		}
 	}
 	var errs []error

@@ -119,6 +119,10 @@ func TestHostileInputs(t *testing.T) {
 			os.WriteFile(filepath.Join(d, "lib/mod_2.ko"), nil, 0o644)
 			return []string{"install", "--objtree", d, "--dest", filepath.Join(d, "dest"), "--kernel-release", "1"}
 		}, 1, []string{"lib/mod_2.ko", "modules.order:3", "empty file"}},
+		{"signed module (install): the hint names the flag", func(t *testing.T, d string) []string {
+			appendFile(t, filepath.Join(d, "lib/mod_2.ko"), filepath.Join(d, "lib/mod_2.merkle"))
+			return []string{"install", "--objtree", d, "--dest", filepath.Join(d, "dest"), "--kernel-release", "1"}
+		}, 1, []string{"lib/mod_2.ko", "modules.order:3", "already carries a signature trailer (Merkle proof", "hint: --replace-signature"}},
 		{"module already carrying its proof (tree)", func(t *testing.T, d string) []string {
 			appendFile(t, filepath.Join(d, "lib/mod_2.ko"), filepath.Join(d, "lib/mod_2.merkle"))
 			return []string{"tree", "--objtree", d, "--root-c", filepath.Join(d, "root.c")}

@@ -16,6 +16,8 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/modhashes/modhashes/tools/atomicfile"
+	"github.com/modhashes/modhashes/tools/elfedit"
+	"github.com/modhashes/modhashes/tools/install"
 )
 
 // command is one subcommand. run gets the arguments after the subcommand name.
@@ -80,6 +82,19 @@ func usageErrorf(fs *pflag.FlagSet, format string, a ...any) error {
 	return errUsage
 }
 
+// hints are what the command line can do about the libraries' errors,
+// which do not know the flags.
+var hints = []struct {
+	err  error
+	hint string
+}{
+	{install.ErrHasTrailer, "--replace-signature drops a trailer appended after hashing"},
+	{install.ErrNoMajority, "give the kernel's root (--vmlinux, --root-c or --root-bin) to name the changed modules"},
+	{install.ErrStripAfterHashing, "strip at build time, hash with 'tree --suffix .ko.stripped' and install with --suffix .ko.stripped"},
+	{install.ErrNoKernelRelease, "give --kernel-release"},
+	{elfedit.ErrOutputIsInput, "pass --in-place to replace it"},
+}
+
 func main() {
 	if len(os.Args) < 2 {
 		usage(os.Stderr)
@@ -103,6 +118,11 @@ func main() {
 			os.Exit(2)
 		}
 		fmt.Fprintf(os.Stderr, "modhashes %s: %v\n", name, err)
+		for _, h := range hints {
+			if errors.Is(err, h.err) {
+				fmt.Fprintf(os.Stderr, "hint: %s\n", h.hint)
+			}
+		}
 		os.Exit(1)
 	}
 }

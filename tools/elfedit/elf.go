@@ -118,8 +118,10 @@ type FormatError struct {
 	Msg string // what was expected
 }
 
+// Error prints the offset unsigned: a corrupt field can hold any 64-bit
+// value, which is no negative offset.
 func (e *FormatError) Error() string {
-	return fmt.Sprintf("malformed ELF at offset %#x: %s", e.Off, e.Msg)
+	return fmt.Sprintf("malformed ELF at offset %#x: %s", uint64(e.Off), e.Msg)
 }
 
 func formatErr(off uint64, format string, a ...any) error {

@@ -152,7 +152,7 @@ func (f *File) readProgs() error {
 	if int(h.Phentsize) != f.c.phdr {
 		return formatErr(0, "e_phentsize %d, want %d", h.Phentsize, f.c.phdr)
 	}
-	if err := f.table(h.Phoff, n, f.c.phdr, "program header table"); err != nil {
+	if err := f.table(h.Phoff, n, f.c.phdr, "program header table (e_phoff, e_phnum)"); err != nil {
 		return err
 	}
 	f.Progs = make([]Prog, n)
@@ -163,7 +163,7 @@ func (f *File) readProgs() error {
 		if p.Type == uint32(elf.PT_NULL) || p.Filesz == 0 {
 			continue // a segment without file contents may point anywhere
 		}
-		if err := f.span(p.Off, p.Filesz, fmt.Sprintf("segment %d", i)); err != nil {
+		if err := f.span(p.Off, p.Filesz, fmt.Sprintf("segment %d (p_offset, p_filesz)", i)); err != nil {
 			return err
 		}
 		if p.Memsz < p.Filesz && p.Type == uint32(elf.PT_LOAD) {
@@ -184,7 +184,7 @@ func (f *File) readSections() error {
 	if int(h.Shentsize) != f.c.shdr {
 		return formatErr(0, "e_shentsize %d, want %d", h.Shentsize, f.c.shdr)
 	}
-	if err := f.span(h.Shoff, uint64(f.c.shdr), "section header 0"); err != nil {
+	if err := f.span(h.Shoff, uint64(f.c.shdr), "section header 0 (e_shoff)"); err != nil {
 		return err
 	}
 	s0 := f.c.section(f.Data[h.Shoff:])
@@ -195,7 +195,7 @@ func (f *File) readSections() error {
 	if n == 0 {
 		return nil
 	}
-	if err := f.table(h.Shoff, n, f.c.shdr, "section header table"); err != nil {
+	if err := f.table(h.Shoff, n, f.c.shdr, "section header table (e_shoff, e_shnum)"); err != nil {
 		return err
 	}
 	f.Sections = make([]Section, n)
@@ -214,7 +214,7 @@ func (f *File) readSections() error {
 		s := &f.Sections[i]
 		where := h.Shoff + uint64(i*f.c.shdr)
 		if s.Type != uint32(elf.SHT_NOBITS) && s.Size > 0 {
-			if err := f.span(s.Offset, s.Size, fmt.Sprintf("section %d", i)); err != nil {
+			if err := f.span(s.Offset, s.Size, fmt.Sprintf("section %d (sh_offset, sh_size)", i)); err != nil {
 				return err
 			}
 		}

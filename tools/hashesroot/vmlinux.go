@@ -3,7 +3,9 @@ package hashesroot
 import (
 	"debug/elf"
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"io"
 
 	"github.com/modhashes/modhashes/tools/internal/input"
 )
@@ -22,7 +24,7 @@ func ReadVmlinux(name string) (Root, binary.ByteOrder, error) {
 	defer in.Close()
 	f, err := elf.NewFile(in)
 	if err != nil {
-		return Root{}, nil, fmt.Errorf("%s: %w", name, err)
+		return Root{}, nil, fmt.Errorf("%s: %w", name, ELFError(err))
 	}
 	sec := f.Section(SectionName)
 	if sec == nil {
@@ -43,4 +45,13 @@ func ReadVmlinux(name string) (Root, binary.ByteOrder, error) {
 		return Root{}, f.ByteOrder, fmt.Errorf("%s: %w", name, err)
 	}
 	return r, f.ByteOrder, nil
+}
+
+// ELFError makes debug/elf's bare io.EOF, which it returns for a file cut
+// inside its headers, say so.
+func ELFError(err error) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("not a complete ELF file: the ELF header, program or section headers reach past its end (truncated?)")
+	}
+	return err
 }

@@ -131,6 +131,10 @@ func standaloneRoot(b []byte) *RootInfo {
 // .module_hashes section; ok is false for anything else.
 func vmlinux(name string, f *os.File) (*Report, bool, error) {
 	e, err := elf.NewFile(f)
+	if err != nil && brokenELF(f) {
+		// Not an unsigned module: most likely a vmlinux cut short.
+		return nil, false, fmt.Errorf("%s: %w", name, hashesroot.ELFError(err))
+	}
 	if err != nil || e.Type == elf.ET_REL {
 		return nil, false, nil
 	}
@@ -154,6 +158,25 @@ func vmlinux(name string, f *os.File) (*Report, bool, error) {
 		File: name, Kind: KindVmlinux, Size: int(fi.Size()),
 		Root: &RootInfo{Levels: root.Levels, Hash: root.Hash.String(), ByteOrder: bo, Placeholder: root.IsPlaceholder()},
 	}, true, nil
+}
+
+// brokenELF tells an ELF file that debug/elf cannot read and that carries
+// no signature trailer either (a signed module is hashed as bytes, and may
+// be anything before its trailer).
+func brokenELF(f *os.File) bool {
+	var magic [4]byte
+	fi, err := f.Stat()
+	if err != nil || fi.Size() < int64(len(magic)) {
+		return false
+	}
+	if _, err := f.ReadAt(magic[:], 0); err != nil || string(magic[:]) != elf.ELFMAG {
+		return false
+	}
+	tail := make([]byte, min(fi.Size(), int64(len(modsig.Marker))))
+	if _, err := f.ReadAt(tail, fi.Size()-int64(len(tail))); err != nil {
+		return false
+	}
+	return !modsig.HasMarker(tail)
 }
 
 // Bytes inspects a module or proof held in memory (decompressing it first).

@@ -112,9 +112,19 @@ func TestModuleAndProof(t *testing.T) {
 		}
 	}
 
-	r, err = File(writeTemp(t, "plain.ko", elfMod))
+	// An unsigned module must be an ELF file debug/elf reads: ET_REL.
+	plain := testelf.Image(elf.ELFCLASS64, binary.LittleEndian, testelf.Section{Name: ".text", Data: []byte{1}})
+	binary.LittleEndian.PutUint16(plain[16:], uint16(elf.ET_REL))
+	r, err = File(writeTemp(t, "plain.ko", plain))
 	if err != nil || *r.Signed || r.Trailer != nil || !strings.Contains(r.Text(), "unsigned") {
 		t.Errorf("unsigned module: %+v %v", r, err)
+	}
+	// An ELF file cut short is an error, not an unsigned module.
+	for _, n := range []int{10, 64, len(plain) - 1} {
+		r, err = File(writeTemp(t, "cut", plain[:n]))
+		if err == nil || !strings.Contains(err.Error(), "not a complete ELF file") {
+			t.Errorf("first %d bytes of an ELF file: %+v, error %v", n, r, err)
+		}
 	}
 
 	pkcs7 := append(append([]byte(nil), elfMod...), bytes.Repeat([]byte{0x30}, 50)...)

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/spf13/pflag"
 
@@ -41,29 +42,41 @@ func runVerify(args []string) error {
 	if !src.IsSet() {
 		return usageErrorf(fs, "give the kernel's root: --vmlinux, --root-bin with --endian, or --root-c")
 	}
+	// Exit status as cmp's: 0 every module loads, 1 some would be
+	// refused, 2 they could not be checked.
+	cannot := func(err error) error { return &exitError{2, err} }
 	root, err := src.Load()
 	if err != nil {
-		return err
+		return cannot(err)
 	}
 	files, err := verify.Expand(fs.Args())
 	if err != nil {
-		return err
+		return cannot(err)
+	}
+	if len(files) == 0 {
+		return cannot(fmt.Errorf("no modules (%s) found in %s", strings.Join(verify.ModuleSuffixes, ", "), strings.Join(fs.Args(), " ")))
 	}
 	results, err := verify.Files(files, root, *jobs)
 	if err != nil {
-		return err
+		return cannot(err)
 	}
+	n := verify.Failed(results)
 	if *asJSON {
 		if err := verify.WriteJSON(os.Stdout, root, results); err != nil {
-			return err
+			return cannot(err)
 		}
 	} else {
 		for _, r := range results {
 			fmt.Println(r.String())
 		}
+		if n == 0 {
+			fmt.Printf("all %d modules would load\n", len(results))
+		} else {
+			fmt.Printf("%d of %d modules would be refused\n", n, len(results))
+		}
 	}
-	if n := verify.Failed(results); n > 0 {
-		return fmt.Errorf("%d of %d modules would not load", n, len(results))
+	if n > 0 {
+		return &exitError{1, nil}
 	}
 	return nil
 }

@@ -85,13 +85,25 @@ func TestHostileInputs(t *testing.T) {
 		}, 1, []string{"lib/mod_2.merkle", fifoNote}},
 		{"FIFO as module (verify)", func(t *testing.T, d string) []string {
 			return []string{"verify", "--root-c", "expected/root.c", mkfifo(t, filepath.Join(d, "m.ko"))}
-		}, 1, []string{"m.ko", fifoNote}},
+		}, 2, []string{"m.ko", fifoNote}},
 		{"FIFO as --vmlinux (verify)", func(t *testing.T, d string) []string {
 			return []string{"verify", "--vmlinux", mkfifo(t, filepath.Join(d, "vmlinux")), "lib/mod_2.ko"}
-		}, 1, []string{"vmlinux", fifoNote}},
+		}, 2, []string{"vmlinux", fifoNote}},
 		{"FIFO as --root-c (verify)", func(t *testing.T, d string) []string {
 			return []string{"verify", "--root-c", mkfifo(t, filepath.Join(d, "root.c")), "lib/mod_2.ko"}
-		}, 1, []string{"root.c", fifoNote}},
+		}, 2, []string{"root.c", fifoNote}},
+		{"empty directory (verify)", func(t *testing.T, d string) []string {
+			os.Mkdir(filepath.Join(d, "empty"), 0o755)
+			return []string{"verify", "--root-c", "expected/root.c", "empty"}
+		}, 2, []string{"no modules", "empty"}},
+		{"truncated vmlinux (verify)", func(t *testing.T, d string) []string {
+			os.WriteFile(filepath.Join(d, "vmlinux"), []byte("\x7fELF\x02\x01\x01\x00"), 0o644)
+			return []string{"verify", "--vmlinux", "vmlinux", "lib/mod_2.ko"}
+		}, 2, []string{"vmlinux: not a complete ELF file"}},
+		{"truncated vmlinux (inspect)", func(t *testing.T, d string) []string {
+			os.WriteFile(filepath.Join(d, "vmlinux"), []byte("\x7fELF\x02\x01\x01\x00"), 0o644)
+			return []string{"inspect", "vmlinux"}
+		}, 1, []string{"vmlinux: not a complete ELF file"}},
 		{"FIFO as finalize input", func(t *testing.T, d string) []string {
 			return []string{"finalize", "--root-c", "expected/root.c", mkfifo(t, filepath.Join(d, "vmlinux.unstripped")), "vmlinux"}
 		}, 1, []string{"vmlinux.unstripped", fifoNote}},
@@ -223,4 +235,27 @@ func temporaries(dir string) []string {
 		return nil
 	})
 	return found
+}
+
+// verify's exit status is cmp's: 0 all load, 1 some would be refused (here
+// an xz module without its index and footer, which the kernel's decoder
+// refuses), 2 could not check.
+func TestVerifyExitStatus(t *testing.T) {
+	objtree, moddir := installVector(t, "n05", "xz")
+	r := modhashes(t, objtree, "verify", "--root-c", "root.c", moddir)
+	if r.code != 0 || !strings.HasSuffix(r.stdout, "\nall 5 modules would load\n") {
+		t.Fatalf("intact: %+v", r)
+	}
+	victim := filepath.Join(moddir, "kernel/lib/mod_2.ko.xz")
+	b := testfs.ReadFile(t, victim)
+	os.WriteFile(victim, b[:len(b)-24], 0o644)
+	r = modhashes(t, objtree, "verify", "--root-c", "root.c", moddir)
+	if r.code != 1 || !strings.Contains(r.stdout, victim+": -EINVAL") || !strings.Contains(r.stdout, "index and footer") ||
+		!strings.HasSuffix(r.stdout, "\n1 of 5 modules would be refused\n") {
+		t.Fatalf("truncated xz: %+v", r)
+	}
+	r = modhashes(t, objtree, "verify", "--root-c", "missing.c", moddir)
+	if r.code != 2 || !strings.Contains(r.stderr, "missing.c") {
+		t.Fatalf("missing root: %+v", r)
+	}
 }

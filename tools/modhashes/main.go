@@ -36,6 +36,21 @@ func register(name, summary string, run func(args []string) error) {
 // errUsage makes main exit with status 2 without printing the error twice.
 var errUsage = errors.New("usage")
 
+// exitError exits with a status other than 1, printing err unless it is nil.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func (e *exitError) Unwrap() error { return e.err }
+
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: modhashes COMMAND [flags] [args]")
 	fmt.Fprintln(w, "\ncommands:")
@@ -117,12 +132,19 @@ func main() {
 		if errors.Is(err, errUsage) {
 			os.Exit(2)
 		}
+		code := 1
+		var ee *exitError
+		if errors.As(err, &ee) {
+			if code = ee.code; ee.err == nil {
+				os.Exit(code)
+			}
+		}
 		fmt.Fprintf(os.Stderr, "modhashes %s: %v\n", name, err)
 		for _, h := range hints {
 			if errors.Is(err, h.err) {
 				fmt.Fprintf(os.Stderr, "hint: %s\n", h.hint)
 			}
 		}
-		os.Exit(1)
+		os.Exit(code)
 	}
 }

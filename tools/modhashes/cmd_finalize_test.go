@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/binary"
 	"os"
 	"path/filepath"
 	"strings"
@@ -75,7 +76,7 @@ func TestFinalizeCLI(t *testing.T) {
 		t.Fatalf("strip: %+v", r)
 	}
 	sameFile(t, filepath.Join(dir, "stripped"), want2)
-	if r := modhashes(t, dir, "finalize", in, "plain"); r.code != 0 {
+	if r := modhashes(t, dir, "finalize", "--allow-placeholder", in, "plain"); r.code != 0 {
 		t.Fatalf("finalize without a root: %+v", r)
 	}
 	sameFile(t, filepath.Join(dir, "plain"), want2)
@@ -98,6 +99,9 @@ func TestFinalizeCLIErrors(t *testing.T) {
 	root := hashesroot.Root{Levels: 1}
 	os.WriteFile(filepath.Join(dir, "root.c"), root.CSource(), 0o644)
 	os.WriteFile(filepath.Join(dir, "short.bin"), make([]byte, 35), 0o644)
+	other := map[binary.ByteOrder]binary.ByteOrder{binary.LittleEndian: binary.BigEndian, binary.BigEndian: binary.LittleEndian}
+	os.WriteFile(filepath.Join(dir, "swapped.bin"), hashesroot.Root{Levels: 7}.Binary(other[elftest.Toolchains[0].Order]), 0o644)
+	os.WriteFile(filepath.Join(dir, "huge.bin"), hashesroot.Root{Levels: 0x01000100}.Binary(binary.LittleEndian), 0o644)
 	os.WriteFile(filepath.Join(dir, "bad.c"), []byte("int x;\n"), 0o644)
 	os.WriteFile(filepath.Join(dir, "notelf"), []byte("hello"), 0o644)
 	if r := modhashes(t, dir, "strip", "--remove-section", ".module_hashes", in, "nohashes"); r.code != 0 {
@@ -113,8 +117,11 @@ func TestFinalizeCLIErrors(t *testing.T) {
 		{[]string{"finalize", "--root-c", "root.c", "nohashes", "out"}, 1, "no .module_hashes section"},
 		{[]string{"finalize", "--root-bin", "short.bin", in, "out"}, 1, "short.bin"},
 		{[]string{"finalize", "--root-c", "bad.c", in, "out"}, 1, "bad.c"},
-		{[]string{"finalize", "notelf", "out"}, 1, "notelf: malformed ELF at offset 0x0"},
-		{[]string{"finalize", "missing", "out"}, 1, "missing"},
+		{[]string{"finalize", "--allow-placeholder", "notelf", "out"}, 1, "notelf: malformed ELF at offset 0x0"},
+		{[]string{"finalize", "--allow-placeholder", "missing", "out"}, 1, "missing"},
+		{[]string{"finalize", in, "out"}, 2, "no root given"},
+		{[]string{"finalize", "--root-bin", "swapped.bin", in, "out"}, 1, "root written for a target of the other byte order"},
+		{[]string{"finalize", "--root-bin", "huge.bin", in, "out"}, 1, "more than a tree of 32-bit positions can have"},
 		{[]string{"section", "dump", ".nosuch", in, "out"}, 1, "no section .nosuch"},
 		{[]string{"section", "dump", ".bss", in, "out"}, 1, "no contents"},
 		{[]string{"section", "update", ".module_hashes", "short.bin", in, "out"}, 1, "lies in segment"},

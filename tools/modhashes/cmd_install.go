@@ -56,12 +56,15 @@ func runInstall(args []string) error {
 		}
 		opts.Root = &root
 	}
+	finish := func() {}
 	if !*quiet && isTerminal(os.Stderr) {
 		p := newProgress(os.Stderr)
 		opts.Progress = p.update
-		defer p.finish()
+		finish = p.finish
 	}
 	res, err := install.Install(opts)
+	// The progress line goes before anything else is printed.
+	finish()
 	if err != nil {
 		return err
 	}

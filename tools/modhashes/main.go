@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"sort"
 
 	"github.com/spf13/pflag"
@@ -62,32 +63,76 @@ func usage(w io.Writer) {
 	for _, n := range names {
 		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
 	}
-	fmt.Fprintln(w, "\nRun 'modhashes COMMAND --help' for a command's flags.")
+	fmt.Fprintln(w, "\nRun 'modhashes help COMMAND' or 'modhashes COMMAND --help' for a command's flags;")
+	fmt.Fprintln(w, "'modhashes --version' for the version.")
 }
 
 // newFlags returns a flag set that reports errors instead of exiting, and
-// prints usage with the given synopsis.
+// prints usage with the given synopsis: on stderr after a usage error, on
+// stdout for --help.
 func newFlags(name, synopsis string) *pflag.FlagSet {
 	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
 	fs.SortFlags = false
-	fs.Usage = func() {
-		fmt.Fprintf(os.Stderr, "usage: modhashes %s\n\nflags:\n", synopsis)
-		fs.PrintDefaults()
-	}
+	fs.Usage = func() { printUsage(os.Stderr, fs, synopsis) }
+	synopses[fs] = synopsis
 	return fs
 }
 
-// parse parses args and maps --help and flag errors to errUsage.
+var synopses = map[*pflag.FlagSet]string{}
+
+func printUsage(w io.Writer, fs *pflag.FlagSet, synopsis string) {
+	fmt.Fprintf(w, "usage: modhashes %s\n\nflags:\n", synopsis)
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fs.SetOutput(os.Stderr)
+}
+
+// errHelp makes main exit with status 0 after --help printed the usage.
+var errHelp = errors.New("help")
+
+// parse parses args and maps --help to errHelp, flag errors to errUsage.
 func parse(fs *pflag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
+	usage := fs.Usage
+	fs.Usage = func() {} // pflag calls it on --help too; printed below
+	err := fs.Parse(args)
+	fs.Usage = usage
+	if err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
-			return errUsage
+			printUsage(os.Stdout, fs, synopses[fs])
+			return errHelp
 		}
 		fmt.Fprintf(os.Stderr, "modhashes %s: %v\n", fs.Name(), err)
 		fs.Usage()
 		return errUsage
 	}
 	return nil
+}
+
+// version is the module's version and the VCS revision it was built from,
+// as the Go toolchain recorded them.
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "modhashes (no build information)"
+	}
+	v := "modhashes " + bi.Main.Version
+	var rev, modified, when string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				modified = ", modified"
+			}
+		case "vcs.time":
+			when = ", " + s.Value
+		}
+	}
+	if rev != "" {
+		v += " (" + rev + when + modified + ")"
+	}
+	return v + " " + bi.GoVersion
 }
 
 // usageErrorf reports a wrong argument count or combination.
@@ -115,8 +160,14 @@ func main() {
 		usage(os.Stderr)
 		os.Exit(2)
 	}
-	name := os.Args[1]
-	if name == "-h" || name == "--help" || name == "help" {
+	name, args := os.Args[1], os.Args[2:]
+	switch {
+	case name == "--version" || name == "version":
+		fmt.Println(version())
+		return
+	case name == "help" && len(args) == 1:
+		name, args = args[0], []string{"--help"}
+	case name == "-h" || name == "--help" || name == "help":
 		usage(os.Stdout)
 		return
 	}
@@ -128,7 +179,10 @@ func main() {
 	}
 	// An interrupted finalize or install leaves no temporary behind.
 	atomicfile.RemoveOnSignal()
-	if err := cmd.run(os.Args[2:]); err != nil {
+	if err := cmd.run(args); err != nil {
+		if errors.Is(err, errHelp) {
+			return
+		}
 		if errors.Is(err, errUsage) {
 			os.Exit(2)
 		}

@@ -181,3 +181,35 @@ func TestTreeInterruptedRunRemovesRoot(t *testing.T) {
 	sameFile(t, filepath.Join(dir, "root.c"), filepath.Join(dir, "expected/root.c"))
 	sameFile(t, proof, filepath.Join(dir, "expected/proofs/fs/ext4/mod_1.merkle"))
 }
+
+// --help, help COMMAND and --version print on stdout and exit 0; a wrong
+// flag prints the usage on stderr and exits 2.
+func TestHelpAndVersion(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		args       []string
+		code       int
+		out, inErr string
+	}{
+		{[]string{"--help"}, 0, "usage: modhashes COMMAND", ""},
+		{[]string{"help"}, 0, "usage: modhashes COMMAND", ""},
+		{[]string{"help", "install"}, 0, "usage: modhashes install", ""},
+		{[]string{"install", "--help"}, 0, "--replace-signature", ""},
+		{[]string{"verify", "-h"}, 0, "usage: modhashes verify", ""},
+		{[]string{"finalize", "--help"}, 0, "--allow-placeholder", ""},
+		{[]string{"--version"}, 0, "modhashes ", ""},
+		{[]string{"install", "--bogus"}, 2, "", "usage: modhashes install"},
+		{[]string{"help", "nosuch"}, 2, "", "unknown command"},
+	} {
+		r := modhashes(t, dir, tc.args...)
+		if r.code != tc.code || !strings.Contains(r.stdout, tc.out) || !strings.Contains(r.stderr, tc.inErr) ||
+			(tc.code == 0 && r.stderr != "") {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q", tc.args, r.code, r.stdout, r.stderr)
+		}
+	}
+	// The version names the Go toolchain (and, in a VCS checkout built
+	// with go build, the revision).
+	if r := modhashes(t, dir, "--version"); !strings.Contains(r.stdout, " go1.") {
+		t.Errorf("--version: %q", r.stdout)
+	}
+}

@@ -11,7 +11,7 @@ import (
 	"github.com/modhashes/modhashes/tools/merkle"
 )
 
-// The functions below restate FORMAT.md independently of the package, so the
+// The functions below restate docs/format.md independently of the package, so the
 // package is checked against the spec and not against itself.
 
 func specLeaf(pos uint32, b []byte) [32]byte {
@@ -24,7 +24,7 @@ func specNode(l, r [32]byte) [32]byte {
 	return sha256.Sum256(append(append([]byte{0x02}, l[:]...), r[:]...))
 }
 
-// specRoot builds the tree level by level as FORMAT.md describes it.
+// specRoot builds the tree level by level as docs/format.md describes it.
 func specRoot(leaves [][32]byte) (levels int, root [32]byte) {
 	n := len(leaves)
 	if n == 0 {
@@ -50,7 +50,7 @@ func specRoot(leaves [][32]byte) (levels int, root [32]byte) {
 	return levels, cur[0]
 }
 
-// specVerify is the kernel's check from FORMAT.md, on an encoded proof.
+// specVerify is the kernel's check from docs/format.md, on an encoded proof.
 func specVerify(module, proof []byte, levels int, root [32]byte) bool {
 	if len(proof) != 4+32*levels {
 		return false

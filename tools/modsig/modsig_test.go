@@ -18,7 +18,7 @@ func proof(levels int) merkle.Proof {
 	return p
 }
 
-// The trailer layout, spelled out from FORMAT.md.
+// The trailer layout, spelled out from docs/format.md.
 func TestMerkleTrailerLayout(t *testing.T) {
 	for _, levels := range []int{1, 2, 13} {
 		b := modsig.MerkleTrailer(proof(levels))

@@ -85,7 +85,7 @@ func writeModules(t testing.TB, lines []string, suffix string) string {
 	return dir
 }
 
-// specVerify is the kernel's check restated from FORMAT.md.
+// specVerify is the kernel's check restated from docs/format.md.
 func specVerify(module, trailer []byte, levels uint32, root merkle.Hash) bool {
 	n := 4 + 32*int(levels)
 	if !bytes.HasSuffix(trailer, []byte(modsig.Marker)) || len(trailer) != n+12+28 ||

@@ -21,8 +21,8 @@
 //     without CONFIG_MODULE_SIG; a kernel with it would check the PKCS#7
 //     signature against its keyring, which this package cannot model.
 //  5. A Merkle descriptor with a non-zero algo, hash, signer_len,
-//     key_id_len or pad: EBADMSG (FORMAT.md: "the other fields must be
-//     zero"; the kernel's mod_check_sig rejects such descriptors so).
+//     key_id_len or pad: EBADMSG (docs/format.md: the other descriptor fields must be
+//     zero; the kernel's mod_check_sig rejects such descriptors so).
 //  6. A proof whose size is not 4 + 32*levels, levels from the root in
 //     vmlinux: ENOPKG (module_hash_check).
 //  7. The leaf hash of everything before the proof, folded up with the

@@ -140,6 +140,7 @@ func TestTreeCorpusPeakRSS(t *testing.T) {
 	if dir == "" {
 		t.Skip("MODHASHES_CORPUS not set (see examples/corpus/fetch.sh)")
 	}
+	dir = testfs.UnsignedCorpus(t, dir)
 	out := t.TempDir()
 	cmd := exec.Command(os.Args[0], "tree", "--objtree", dir, "--proof-dir", out, "--root-c", filepath.Join(out, "root.c"))
 	cmd.Env = append(os.Environ(), "MODHASHES_TEST_AS_MAIN=1")

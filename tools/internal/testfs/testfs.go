@@ -2,11 +2,15 @@
 package testfs
 
 import (
+	"encoding/binary"
 	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 )
 
@@ -86,4 +90,82 @@ func Tool(t testing.TB, name string) string {
 	}
 	t.Skipf("%s not installed (tools/install-test-deps.sh installs it)", name)
 	return ""
+}
+
+// UnsignedCorpus copies the modules of a distribution's module tree (the
+// directory holding modules.order; examples/corpus/fetch.sh) into a new
+// temporary object tree without their appended signatures: distributions
+// sign their modules, kbuild hashes them unsigned, and the tree stage
+// refuses modules that already carry a trailer. Copies are made once per
+// test binary and shared.
+func UnsignedCorpus(t testing.TB, corpus string) string {
+	t.Helper()
+	unsigned.once.Do(func() { unsigned.dir, unsigned.err = unsign(corpus) })
+	if unsigned.err != nil {
+		t.Fatalf("unsigned copy of %s: %v", corpus, unsigned.err)
+	}
+	return unsigned.dir
+}
+
+var unsigned struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+func unsign(corpus string) (string, error) {
+	order, err := os.ReadFile(filepath.Join(corpus, "modules.order"))
+	if err != nil {
+		return "", err
+	}
+	dir, err := os.MkdirTemp("", "modhashes-unsigned-corpus")
+	if err != nil {
+		return "", err
+	}
+	for _, line := range strings.Fields(string(order)) {
+		rel := strings.TrimSuffix(line, filepath.Ext(line)) + ".ko"
+		if err := copyUnsigned(filepath.Join(corpus, rel), filepath.Join(dir, rel)); err != nil {
+			return "", err
+		}
+	}
+	return dir, os.WriteFile(filepath.Join(dir, "modules.order"), order, 0o644)
+}
+
+// copyUnsigned copies a module without its trailer, streaming: a test's
+// memory use (which a child process's peak RSS inherits at exec) stays
+// small.
+func copyUnsigned(src, dst string) error {
+	const marker = "~Module signature appended~\n"
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	fi, err := in.Stat()
+	if err != nil {
+		return err
+	}
+	size := fi.Size()
+	tail := make([]byte, 12+len(marker))
+	if size > int64(len(tail)) {
+		if _, err := in.ReadAt(tail, size-int64(len(tail))); err != nil {
+			return err
+		}
+		// The descriptor's last 4 bytes are the signature's length.
+		if strings.HasSuffix(string(tail), marker) {
+			size = max(0, size-int64(len(tail))-int64(binary.BigEndian.Uint32(tail[8:12])))
+		}
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	out, err := os.Create(dst)
+	if err != nil {
+		return err
+	}
+	if _, err := io.CopyN(out, in, size); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }

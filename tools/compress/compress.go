@@ -186,6 +186,11 @@ func getDecoder() (*zstd.Decoder, error) {
 	return zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(maxZstdWindow))
 }
 
+// MaxModuleSize is the limit verify, inspect and install put on a
+// decompressed module: far above the largest in-tree modules (tens of
+// MiB), low enough that a decompression bomb costs little.
+const MaxModuleSize = 1 << 30
+
 // ErrTooLarge is returned by Decode when the output would exceed its limit.
 var ErrTooLarge = errors.New("decompressed size exceeds the limit")
 

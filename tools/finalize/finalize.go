@@ -14,7 +14,7 @@ import (
 )
 
 // Section is where the kernel keeps the root.
-const Section = ".module_hashes"
+const Section = hashesroot.SectionName
 
 // kbuild's lists (scripts/Makefile.vmlinux): .modinfo always; '.rel*' but
 // not '.rel*.dyn' where the arch links with relocations ('.rel.*' for old

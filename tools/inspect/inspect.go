@@ -66,7 +66,7 @@ type Report struct {
 }
 
 // MaxSize bounds a decompressed file.
-const MaxSize = 1 << 30
+const MaxSize = compress.MaxModuleSize
 
 // File inspects the named file.
 func File(name string) (*Report, error) {

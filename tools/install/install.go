@@ -271,13 +271,10 @@ func joinErrors(errs []error) error {
 	return errors.Join(out...)
 }
 
-func where(m Module, opts Options) string {
-	return fmt.Sprintf("module %s (%s:%d)", m.Src, opts.Order, m.Pos+1)
-}
+func where(m Module, opts Options) string { return modorder.Where(m.Src, opts.Order, m.Pos) }
 
-// tailSize is how much of a module's end is read to find a trailer: more
-// than any signature.
-const tailSize = 64 << 10
+// tailSize is how much of a module's end is read to find a trailer.
+const tailSize = modsig.MaxTrailerSize
 
 // openBody opens the module and returns how many of its first bytes are the
 // module as hashed: all of them, or with ReplaceSignature all but the
@@ -300,10 +297,11 @@ func openBody(m Module, opts Options) (*os.File, int64, error) {
 		f.Close()
 		return nil, 0, fmt.Errorf("%s: %w", where(m, opts), unwrapPath(err))
 	}
-	if !modsig.HasMarker(tail) {
+	tr, err := modsig.ParseTrailer(fi.Size(), tail)
+	if errors.Is(err, modsig.ErrUnsigned) {
 		return f, fi.Size(), nil
 	}
-	b, _, info, err := modsig.Split(tail)
+	info := tr.Info
 	if err != nil {
 		f.Close()
 		return nil, 0, fmt.Errorf("%s: ends with a signature marker, but its trailer is malformed: %w", where(m, opts), err)
@@ -315,7 +313,7 @@ func openBody(m Module, opts Options) (*os.File, int64, error) {
 		return nil, 0, fmt.Errorf("%s: %w (%s, %d bytes), appended after the module was hashed; a module carries at most one: "+
 			"install the module as built, or drop the old trailer", where(m, opts), ErrHasTrailer, modsig.TypeName(info.IDType), info.SigLen)
 	}
-	return f, fi.Size() - int64(len(tail)-len(b)), nil
+	return f, tr.BodyLen, nil
 }
 
 // examine is phase 1 for one module.

@@ -23,6 +23,12 @@ type Entry struct {
 // ModuleFile is the module's file for a given suffix (".ko", ".ko.stripped").
 func (e Entry) ModuleFile(suffix string) string { return e.Stem + suffix }
 
+// Where names a module in messages: its file and the modules.order line
+// (pos + 1) that lists it, "module FILE (ORDER:LINE)".
+func Where(file, order string, pos int) string {
+	return fmt.Sprintf("module %s (%s:%d)", file, order, pos+1)
+}
+
 // ProofFile is where kbuild keeps the module's proof: <stem>.merkle.
 func (e Entry) ProofFile() string { return e.Stem + ".merkle" }
 

@@ -79,26 +79,57 @@ var (
 // HasMarker reports whether file ends with the marker.
 func HasMarker(file []byte) bool { return bytes.HasSuffix(file, []byte(Marker)) }
 
+// Trailer is where a module's appended signature lies, as the loader finds
+// it.
+type Trailer struct {
+	Info    Info
+	BodyLen int64  // bytes before the signature data: the module as built
+	Sig     []byte // the signature data, or nil when tail does not hold it
+}
+
+// ParseTrailer finds the trailer of a module of size bytes from its last
+// bytes (tail), with the kernel's bounds checks (mod_check_sig): the marker
+// counts only in a file longer than it (else ErrUnsigned), the descriptor
+// must fit before it and its sig_len must be smaller than what precedes the
+// descriptor (else ErrBadInfo, with the descriptor when it was read). A
+// tail of at least MaxTrailerSize bytes holds every plausible trailer.
+func ParseTrailer(size int64, tail []byte) (Trailer, error) {
+	marker := int64(len(Marker))
+	if size <= marker || !HasMarker(tail) {
+		return Trailer{}, ErrUnsigned
+	}
+	rest := size - marker
+	if rest <= InfoSize || len(tail) < len(Marker)+InfoSize {
+		return Trailer{}, fmt.Errorf("%w: only %d bytes before the marker, no room for the %d-byte signature descriptor",
+			ErrBadInfo, rest, InfoSize)
+	}
+	t := tail[:len(tail)-len(Marker)]
+	info := parseInfo(t[len(t)-InfoSize:])
+	t = t[:len(t)-InfoSize]
+	if int64(info.SigLen) >= rest-InfoSize {
+		return Trailer{Info: info}, fmt.Errorf("%w: signature length %d in the descriptor, but only %d bytes precede it (truncated or corrupt trailer)",
+			ErrBadInfo, info.SigLen, rest-InfoSize)
+	}
+	tr := Trailer{Info: info, BodyLen: rest - InfoSize - int64(info.SigLen)}
+	if int64(info.SigLen) <= int64(len(t)) {
+		tr.Sig = t[len(t)-int(info.SigLen):]
+	}
+	return tr, nil
+}
+
+// MaxTrailerSize is how much of a module's end holds any trailer it
+// carries: more than a PKCS#7 signature or the proof of any plausible tree
+// (32 levels take about 1 KiB). Readers keep this much of a module's end.
+const MaxTrailerSize = 64 << 10
+
 // Split separates a signed module into the module as built (body), the
-// signature data and its descriptor, with the kernel's bounds checks. Like
-// the loader, it looks for the marker only in files longer than it.
+// signature data and its descriptor (see ParseTrailer).
 func Split(file []byte) (body, sig []byte, info Info, err error) {
-	if len(file) <= len(Marker) || !HasMarker(file) {
-		return nil, nil, Info{}, ErrUnsigned
+	t, err := ParseTrailer(int64(len(file)), file)
+	if err != nil {
+		return nil, nil, t.Info, err
 	}
-	rest := file[:len(file)-len(Marker)]
-	if len(rest) <= InfoSize {
-		return nil, nil, Info{}, fmt.Errorf("%w: %d bytes before the marker, want more than %d",
-			ErrBadInfo, len(rest), InfoSize)
-	}
-	info = parseInfo(rest[len(rest)-InfoSize:])
-	rest = rest[:len(rest)-InfoSize]
-	if uint64(info.SigLen) >= uint64(len(rest)) {
-		return nil, nil, info, fmt.Errorf("%w: signature length %d, but only %d bytes precede it",
-			ErrBadInfo, info.SigLen, len(rest))
-	}
-	cut := len(rest) - int(info.SigLen)
-	return rest[:cut], rest[cut:], info, nil
+	return file[:t.BodyLen], t.Sig, t.Info, nil
 }
 
 // TrailerSize is the size of a Merkle trailer for a tree of the given height.

@@ -150,7 +150,7 @@ func moduleError(m Module, opts Options, err error) error {
 	if pe, ok := err.(*os.PathError); ok {
 		err = pe.Err
 	}
-	return fmt.Errorf("module %s (%s:%d): %w", m.File, opts.Order, m.Pos+1, err)
+	return fmt.Errorf("%s: %w", modorder.Where(m.File, opts.Order, m.Pos), err)
 }
 
 // ProofPath is where a module's proof goes: next to the module as

@@ -17,6 +17,7 @@ import (
 	"github.com/modhashes/modhashes/tools/internal/input"
 	"github.com/modhashes/modhashes/tools/internal/parallel"
 	"github.com/modhashes/modhashes/tools/merkle"
+	"github.com/modhashes/modhashes/tools/modsig"
 )
 
 // Files checks the named module files with jobs workers (0: one per CPU)
@@ -41,7 +42,7 @@ func Files(names []string, root hashesroot.Root, jobs int) ([]Result, error) {
 // whatever the module's size.
 const (
 	keepWhole = 8 << 20
-	keepTail  = 64 << 10 // more than any trailer of a plausible tree
+	keepTail  = modsig.MaxTrailerSize
 )
 
 // CheckFile checks one module file, plain or compressed, streaming it: its

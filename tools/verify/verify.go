@@ -46,6 +46,7 @@ package verify
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/modhashes/modhashes/tools/compress"
@@ -156,9 +157,8 @@ func (r Result) String() string {
 	return s + ": " + r.Reason
 }
 
-// MaxModuleSize bounds a decompressed module (the largest in-tree modules
-// are tens of MiB).
-const MaxModuleSize = 1 << 30
+// MaxModuleSize bounds a decompressed module.
+const MaxModuleSize = compress.MaxModuleSize
 
 // File checks the contents of a module file, plain or compressed.
 func File(b []byte, root hashesroot.Root) Result {
@@ -196,33 +196,19 @@ type view struct {
 
 func check(v view, root hashesroot.Root) Result {
 	r := Result{SigType: -1, Level: -1}
-	marker := int64(len(modsig.Marker))
-	// The loader looks for the marker only in files longer than it.
-	if v.size <= marker || !modsig.HasMarker(v.tail) {
+	tr, err := modsig.ParseTrailer(v.size, v.tail)
+	switch {
+	case errors.Is(err, modsig.ErrUnsigned):
 		r.Code, r.Reason = Unsigned, "no signature marker at the end (unsigned module)"
 		return r
-	}
-	rest := v.size - marker
-	if rest <= modsig.InfoSize {
-		r.Code = EBADMSG
-		r.Reason = fmt.Sprintf("only %d bytes before the marker, no room for the %d-byte signature descriptor", rest, modsig.InfoSize)
+	case err != nil:
+		r.Code, r.Reason = EBADMSG, err.Error()
+		if v.size-int64(len(modsig.Marker)) > modsig.InfoSize { // the descriptor was read
+			r.SigType = int(tr.Info.IDType)
+		}
 		return r
 	}
-	t := v.tail[:len(v.tail)-int(marker)]
-	info := modsig.ParseInfo(t[len(t)-modsig.InfoSize:])
-	t = t[:len(t)-modsig.InfoSize]
-	if int64(info.SigLen) >= rest-modsig.InfoSize {
-		r.Code = EBADMSG
-		r.SigType = int(info.IDType)
-		r.Reason = fmt.Sprintf("signature length %d in the descriptor, but only %d bytes precede it (truncated or corrupt trailer)",
-			info.SigLen, rest-modsig.InfoSize)
-		return r
-	}
-	bodyLen := rest - modsig.InfoSize - int64(info.SigLen)
-	var sig []byte // nil when the view's tail does not hold it
-	if int64(info.SigLen) <= int64(len(t)) {
-		sig = t[len(t)-int(info.SigLen):]
-	}
+	info, bodyLen, sig := tr.Info, tr.BodyLen, tr.Sig // sig is nil when the view's tail does not hold it
 	r.SigType = int(info.IDType)
 	switch info.IDType {
 	case modsig.IDTypeMerkle:

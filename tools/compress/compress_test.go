@@ -12,6 +12,8 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/ulikunitz/xz"
+
+	"github.com/modhashes/modhashes/tools/internal/testfs"
 )
 
 // sample is module-like data: compressible runs mixed with noise.
@@ -169,9 +171,8 @@ func TestSystemTools(t *testing.T) {
 		f    Format
 		tool string
 	}{{Gzip, "gzip"}, {XZ, "xz"}, {Zstd, "zstd"}} {
-		path, err := exec.LookPath(tc.tool)
-		if err != nil {
-			t.Logf("%s not installed; skipping", tc.tool)
+		path, ok := testfs.HaveTool(t, tc.tool)
+		if !ok {
 			continue
 		}
 		a, err := Encode(tc.f, data)
@@ -205,8 +206,7 @@ func TestDecodeSystemOutput(t *testing.T) {
 		{XZ, []string{"xz", "--check=crc32", "--lzma2=dict=1MiB", "-f"}},
 		{Zstd, []string{"zstd", "--rm", "-f", "-q"}},
 	} {
-		if _, err := exec.LookPath(tc.args[0]); err != nil {
-			t.Logf("%s not installed; skipping", tc.args[0])
+		if _, ok := testfs.HaveTool(t, tc.args[0]); !ok {
 			continue
 		}
 		name := filepath.Join(dir, "m.ko")

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/modhashes/modhashes/tools/internal/testfs"
 )
 
 func TestPatternsMatch(t *testing.T) {
@@ -42,10 +44,7 @@ func TestPatternsMatch(t *testing.T) {
 // TestFnmatchAgainstLibc compares fnmatch with the C library's on
 // hand-picked and random patterns.
 func TestFnmatchAgainstLibc(t *testing.T) {
-	gcc, err := exec.LookPath("gcc")
-	if err != nil {
-		t.Skip("gcc not installed (tools/install-test-deps.sh installs it)")
-	}
+	gcc := testfs.Tool(t, "gcc")
 	bin := filepath.Join(t.TempDir(), "fnmatch")
 	if out, err := exec.Command(gcc, "-O", "-o", bin, "testdata/fnmatch.c").CombinedOutput(); err != nil {
 		t.Fatalf("gcc: %v\n%s", err, out)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/modhashes/modhashes/tools/elfedit/elftest"
 	"github.com/modhashes/modhashes/tools/hashesroot"
+	"github.com/modhashes/modhashes/tools/internal/testfs"
 )
 
 // The slow suite runs on a real kernel: MODHASHES_VMLINUX_UNSTRIPPED names
@@ -44,11 +45,7 @@ func realVmlinux(tb testing.TB) (in, objcopy string) {
 	if objcopy == "" {
 		objcopy = "objcopy"
 	}
-	p, err := exec.LookPath(objcopy)
-	if err != nil {
-		tb.Skipf("%s not installed (tools/install-test-deps.sh installs binutils)", objcopy)
-	}
-	return in, p
+	return in, testfs.Tool(tb, objcopy)
 }
 
 // timings runs kbuild's objcopy commands and finalize side by side, rounds

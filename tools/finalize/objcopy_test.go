@@ -10,6 +10,7 @@ import (
 	"github.com/modhashes/modhashes/tools/elfedit"
 	"github.com/modhashes/modhashes/tools/elfedit/elftest"
 	"github.com/modhashes/modhashes/tools/hashesroot"
+	"github.com/modhashes/modhashes/tools/internal/testfs"
 )
 
 // kbuild's objcopy runs for vmlinux (scripts/Makefile.vmlinux, with
@@ -214,10 +215,7 @@ func lookPath(name string) (string, error) { return exec.LookPath(name) }
 func TestMatchesObjcopyUserland(t *testing.T) {
 	tc := elftest.Toolchains[0]
 	objcopy := tc.Tool(t, "objcopy")
-	gcc, err := exec.LookPath("gcc")
-	if err != nil {
-		t.Skip("gcc not installed (tools/install-test-deps.sh installs it)")
-	}
+	gcc := testfs.Tool(t, "gcc")
 	src, _ := filepath.Abs("../elfedit/testdata/user.c")
 	root := testRoot()
 	for _, mode := range []string{"-static", "-static-pie", "-no-pie", "-pie"} {

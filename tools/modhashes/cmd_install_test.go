@@ -5,13 +5,13 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/modhashes/modhashes/tools/hashesroot"
 	"github.com/modhashes/modhashes/tools/inspect/testelf"
+	"github.com/modhashes/modhashes/tools/internal/testfs"
 )
 
 // installVector runs tree and install on a copy of a vector and returns the
@@ -212,7 +212,7 @@ func TestInstallSummaryQuietProgress(t *testing.T) {
 		{[]string{"--compress", "xz"}, "--check=crc32 --lzma2=dict=1MiB"},
 	} {
 		if tc.want == "--check=crc32 --lzma2=dict=1MiB" {
-			if _, err := exec.LookPath("xz"); err != nil {
+			if _, ok := testfs.HaveTool(t, "xz"); !ok {
 				continue
 			}
 		}

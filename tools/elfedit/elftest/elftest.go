@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/modhashes/modhashes/tools/elfedit"
+	"github.com/modhashes/modhashes/tools/internal/testfs"
 )
 
 // Toolchain is a set of GNU binutils for one target.
@@ -41,11 +42,7 @@ var Toolchains = []Toolchain{
 // "objcopy"), skipping the test if it is not installed.
 func (tc Toolchain) Tool(t testing.TB, name string) string {
 	t.Helper()
-	p, err := exec.LookPath(tc.Prefix + name)
-	if err != nil {
-		t.Skipf("%s%s not installed (tools/install-test-deps.sh installs it)", tc.Prefix, name)
-	}
-	return p
+	return testfs.Tool(t, tc.Prefix+name)
 }
 
 // Run runs a program and fails the test on error.

@@ -75,6 +75,22 @@ func CountFiles(t testing.TB, dir string) int {
 	return n
 }
 
+// HaveTool is Tool for a check that is one of several in a test: without
+// the program it logs and returns false instead of skipping the test, and
+// fails it where CI is "true".
+func HaveTool(t testing.TB, name string) (string, bool) {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err == nil {
+		return p, true
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("%s not installed, and CI=true (tools/install-test-deps.sh installs it)", name)
+	}
+	t.Logf("%s not installed (tools/install-test-deps.sh installs it): check skipped", name)
+	return "", false
+}
+
 // Tool finds an external program a test compares against. Without it the
 // test is skipped on a developer's machine, but fails where the CI
 // environment variable is "true": there a missing oracle is a broken set-up,

@@ -50,6 +50,8 @@ type Trailer struct {
 	Levels    *int     `json:"levels,omitempty"`   // Merkle proofs only
 	Siblings  []string `json:"siblings,omitempty"` // Merkle proofs only, bottom up
 	Problem   string   `json:"problem,omitempty"`  // why it is malformed, if it is
+
+	proof *merkle.Proof
 }
 
 // Report is what one file carries.
@@ -62,7 +64,13 @@ type Report struct {
 	Root        *RootInfo `json:"root,omitempty"`      // vmlinux
 	Signed      *bool     `json:"signed,omitempty"`    // modules: ends with the marker
 	Trailer     *Trailer  `json:"trailer,omitempty"`   // signed modules and proofs
-	Note        string    `json:"note,omitempty"`
+	// Modules: the name and vermagic from .modinfo, and for a module with
+	// a Merkle proof its leaf hash and the root its proof leads to.
+	Name      string `json:"name,omitempty"`
+	Vermagic  string `json:"vermagic,omitempty"`
+	Leaf      string `json:"leaf,omitempty"`
+	ProofRoot string `json:"proof_root,omitempty"`
+	Note      string `json:"note,omitempty"`
 }
 
 // MaxSize bounds a decompressed file.
@@ -92,7 +100,75 @@ func File(name string) (*Report, error) {
 	}
 	r := analyze(c)
 	r.File = name
+	if r.Kind == KindModule {
+		if err := r.moduleDetails(c, name); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+	}
 	return r, nil
+}
+
+// moduleDetails adds what .modinfo says and where the module's proof
+// leads. A module too big to be held (see Scan) is read a second time to
+// hash it; its .modinfo is not read.
+func (r *Report) moduleDetails(c compress.Content, name string) error {
+	if c.Whole != nil {
+		r.Name, r.Vermagic = modinfo(c.Whole)
+	}
+	t := r.Trailer
+	if t == nil || t.proof == nil || r.BodySize == nil {
+		return nil
+	}
+	var leaf merkle.Hash
+	if c.Whole != nil {
+		leaf = merkle.LeafBytes(t.proof.Pos, c.Whole[:*r.BodySize])
+	} else {
+		f, err := input.Open(name)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		dec, _, err := compress.NewReader(f, MaxSize)
+		if err != nil {
+			return err
+		}
+		defer dec.Close()
+		if leaf, err = merkle.Leaf(t.proof.Pos, io.LimitReader(dec, int64(*r.BodySize)), nil); err != nil {
+			return err
+		}
+	}
+	r.Leaf = leaf.String()
+	root := leaf
+	if tr := t.proof.Trace(leaf); len(tr) > 0 {
+		root = tr[len(tr)-1]
+	}
+	r.ProofRoot = root.String()
+	return nil
+}
+
+// modinfo reads name= and vermagic= from a module's .modinfo section
+// (NUL-separated key=value strings); empty where the module has none.
+func modinfo(mod []byte) (name, vermagic string) {
+	e, err := elf.NewFile(bytes.NewReader(mod))
+	if err != nil {
+		return "", ""
+	}
+	s := e.Section(".modinfo")
+	if s == nil || s.Type == elf.SHT_NOBITS {
+		return "", ""
+	}
+	b, err := s.Data()
+	if err != nil {
+		return "", ""
+	}
+	for _, kv := range bytes.Split(b, []byte{0}) {
+		if v, ok := bytes.CutPrefix(kv, []byte("name=")); ok {
+			name = string(v)
+		} else if v, ok := bytes.CutPrefix(kv, []byte("vermagic=")); ok {
+			vermagic = string(v)
+		}
+	}
+	return name, vermagic
 }
 
 // What File holds of a file: all of it when small, else its first and last
@@ -255,7 +331,7 @@ func trailer(b []byte) ([]byte, *Trailer) {
 		return body, t
 	}
 	levels := len(p.Siblings)
-	t.Pos, t.Levels = &p.Pos, &levels
+	t.Pos, t.Levels, t.proof = &p.Pos, &levels, &p
 	for _, s := range p.Siblings {
 		t.Siblings = append(t.Siblings, hex.EncodeToString(s[:]))
 	}
@@ -278,6 +354,12 @@ func (r *Report) Text() string {
 			b.WriteString("  (all-zero placeholder: the root has not been written yet)\n")
 		}
 	}
+	if r.Name != "" || r.Vermagic != "" {
+		fmt.Fprintf(&b, "  name %s, vermagic %q\n", r.Name, r.Vermagic)
+	}
+	if r.Leaf != "" {
+		fmt.Fprintf(&b, "  leaf %s\n  the proof leads to root %s\n", r.Leaf, r.ProofRoot)
+	}
 	if r.Signed != nil && !*r.Signed {
 		b.WriteString("  no signature trailer (unsigned)\n")
 	}
@@ -288,7 +370,7 @@ func (r *Report) Text() string {
 			fmt.Fprintf(&b, "  module without trailer: %d bytes\n", *r.BodySize)
 		}
 		if t.Pos != nil {
-			fmt.Fprintf(&b, "  proof: position %d, %d levels\n", *t.Pos, *t.Levels)
+			fmt.Fprintf(&b, "  proof: position %d (modules.order line %d), %d levels\n", *t.Pos, *t.Pos+1, *t.Levels)
 			for i, s := range t.Siblings {
 				fmt.Fprintf(&b, "    level %2d sibling %s\n", i, s)
 			}

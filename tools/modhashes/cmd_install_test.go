@@ -131,7 +131,7 @@ func TestInspectCLI(t *testing.T) {
 	objtree, moddir := installVector(t, "n05", "xz")
 	mod := filepath.Join(moddir, "kernel/lib/mod_2.ko.xz")
 	r := modhashes(t, objtree, "inspect", mod, "lib/mod_2.merkle")
-	if r.code != 0 || strings.Count(r.stdout, "position 2, 3 levels") != 2 || !strings.Contains(r.stdout, "xz compressed") {
+	if r.code != 0 || strings.Count(r.stdout, "position 2 (modules.order line 3), 3 levels") != 2 || !strings.Contains(r.stdout, "the proof leads to root 9f318104c5d33da4") || !strings.Contains(r.stdout, "xz compressed") {
 		t.Fatalf("inspect: %+v", r)
 	}
 	r = modhashes(t, objtree, "inspect", "--json", mod)

@@ -82,3 +82,18 @@ func TestBigModuleLeaf(t *testing.T) {
 		t.Errorf("leaf %s, proof root %s", r.Leaf, r.ProofRoot)
 	}
 }
+
+// modinfo never fails on a module's bytes, and what it returns is one
+// .modinfo string each.
+func FuzzModinfo(f *testing.F) {
+	mod := testelf.Image(elf.ELFCLASS64, binary.LittleEndian,
+		testelf.Section{Name: ".modinfo", Data: []byte("name=a\x00vermagic=7.3\x00")})
+	f.Add(mod)
+	f.Add([]byte("\x7fELF"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		name, vermagic := modinfo(b)
+		if strings.ContainsRune(name, 0) || strings.ContainsRune(vermagic, 0) {
+			t.Fatalf("%q, %q", name, vermagic)
+		}
+	})
+}

@@ -58,10 +58,7 @@ func compressStream(t *testing.T, format, name string, r io.Reader) {
 		}
 		err = w.Close()
 	case "xz":
-		if _, err := exec.LookPath("xz"); err != nil {
-			t.Skip("no xz command")
-		}
-		cmd := exec.Command("xz", "-0", "-T0", "--check=crc32", "-c")
+		cmd := exec.Command(testfs.Tool(t, "xz"), "-0", "-T0", "--check=crc32", "-c")
 		cmd.Stdin, cmd.Stdout = r, f
 		err = cmd.Run()
 	}

@@ -15,7 +15,8 @@ type Source struct {
 // IsSet reports whether a source was named at all.
 func (s Source) IsSet() bool { return s.Vmlinux != "" || s.Bin != "" || s.C != "" }
 
-// Check reports a combination that names no single root.
+// Check reports a combination that names no single root. Its errors name
+// the fields, not the command's flags: the command prints its usage after.
 func (s Source) Check() error {
 	n := 0
 	for _, f := range []string{s.Vmlinux, s.Bin, s.C} {
@@ -25,11 +26,11 @@ func (s Source) Check() error {
 	}
 	switch {
 	case n > 1:
-		return errors.New("--vmlinux, --root-bin and --root-c are exclusive")
+		return errors.New("a kernel image, raw root bytes and a root's C source exclude each other: name one root")
 	case s.Endian != "" && s.Bin == "":
-		return errors.New("--endian goes with --root-bin")
+		return errors.New("a byte order goes with raw root bytes only")
 	case s.Bin != "" && s.Endian == "":
-		return errors.New("--root-bin needs --endian")
+		return errors.New("raw root bytes need their byte order")
 	case s.Endian != "":
 		if _, err := ParseEndian(s.Endian); err != nil {
 			return err

@@ -28,9 +28,9 @@ func TestSource(t *testing.T) {
 		s    hashesroot.Source
 		want string
 	}{
-		{hashesroot.Source{Bin: bin, C: c}, "exclusive"},
-		{hashesroot.Source{Bin: bin}, "needs --endian"},
-		{hashesroot.Source{C: c, Endian: "big"}, "goes with --root-bin"},
+		{hashesroot.Source{Bin: bin, C: c}, "exclude each other"},
+		{hashesroot.Source{Bin: bin}, "need their byte order"},
+		{hashesroot.Source{C: c, Endian: "big"}, "goes with raw root bytes"},
 		{hashesroot.Source{Bin: bin, Endian: "pdp"}, `byte order "pdp"`},
 		{hashesroot.Source{}, "no root given"},
 		{hashesroot.Source{Vmlinux: filepath.Join(dir, "none")}, "none"},

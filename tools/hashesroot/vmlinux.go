@@ -24,7 +24,11 @@ func ReadVmlinux(name string) (Root, binary.ByteOrder, error) {
 	defer in.Close()
 	f, err := elf.NewFile(in)
 	if err != nil {
-		return Root{}, nil, fmt.Errorf("%s: %w", name, ELFError(err))
+		size := int64(0)
+		if fi, serr := in.Stat(); serr == nil {
+			size = fi.Size()
+		}
+		return Root{}, nil, fmt.Errorf("%s: %w", name, ELFError(in, size, err))
 	}
 	sec := f.Section(SectionName)
 	if sec == nil {
@@ -47,11 +51,45 @@ func ReadVmlinux(name string) (Root, binary.ByteOrder, error) {
 	return r, f.ByteOrder, nil
 }
 
-// ELFError makes debug/elf's bare io.EOF, which it returns for a file cut
-// inside its headers, say so.
-func ELFError(err error) error {
+// ELFError makes debug/elf's errors about a file of size bytes name the
+// field at fault: its bare io.EOF for a file cut inside its headers, and
+// its signed reading of header offsets past the end of the file.
+func ELFError(r io.ReaderAt, size int64, err error) error {
+	if herr := headerOffsets(r, size); herr != nil {
+		return herr
+	}
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return fmt.Errorf("not a complete ELF file: the ELF header, program or section headers reach past its end (truncated?)")
 	}
 	return err
+}
+
+// headerOffsets checks e_phoff and e_shoff against the file's size.
+func headerOffsets(r io.ReaderAt, size int64) error {
+	var h [64]byte
+	if _, err := r.ReadAt(h[:], 0); err != nil || string(h[:4]) != elf.ELFMAG {
+		return nil
+	}
+	var order binary.ByteOrder = binary.LittleEndian
+	if elf.Data(h[elf.EI_DATA]) == elf.ELFDATA2MSB {
+		order = binary.BigEndian
+	}
+	var phoff, shoff uint64
+	switch elf.Class(h[elf.EI_CLASS]) {
+	case elf.ELFCLASS64:
+		phoff, shoff = order.Uint64(h[32:]), order.Uint64(h[40:])
+	case elf.ELFCLASS32:
+		phoff, shoff = uint64(order.Uint32(h[28:])), uint64(order.Uint32(h[32:]))
+	default:
+		return nil
+	}
+	for _, f := range []struct {
+		name string
+		off  uint64
+	}{{"e_phoff", phoff}, {"e_shoff", shoff}} {
+		if f.off > uint64(size) {
+			return fmt.Errorf("malformed ELF header: %s is %#x, past the end of the file (%d bytes; truncated?)", f.name, f.off, size)
+		}
+	}
+	return nil
 }

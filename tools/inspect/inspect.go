@@ -209,7 +209,11 @@ func vmlinux(name string, f *os.File) (*Report, bool, error) {
 	e, err := elf.NewFile(f)
 	if err != nil && brokenELF(f) {
 		// Not an unsigned module: most likely a vmlinux cut short.
-		return nil, false, fmt.Errorf("%s: %w", name, hashesroot.ELFError(err))
+		size := int64(0)
+		if fi, serr := f.Stat(); serr == nil {
+			size = fi.Size()
+		}
+		return nil, false, fmt.Errorf("%s: %w", name, hashesroot.ELFError(f, size, err))
 	}
 	if err != nil || e.Type == elf.ET_REL {
 		return nil, false, nil

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"os"
 	"os/exec"
@@ -100,6 +101,13 @@ func TestHostileInputs(t *testing.T) {
 			os.WriteFile(filepath.Join(d, "vmlinux"), []byte("\x7fELF\x02\x01\x01\x00"), 0o644)
 			return []string{"verify", "--vmlinux", "vmlinux", "lib/mod_2.ko"}
 		}, 2, []string{"vmlinux: not a complete ELF file"}},
+		{"vmlinux whose e_shoff lies past its end (verify)", func(t *testing.T, d string) []string {
+			h := make([]byte, 200)
+			copy(h, "\x7fELF\x02\x01\x01")
+			binary.LittleEndian.PutUint64(h[40:], 0xffffffffffffc938)
+			os.WriteFile(filepath.Join(d, "vmlinux"), h, 0o644)
+			return []string{"verify", "--vmlinux", "vmlinux", "lib/mod_2.ko"}
+		}, 2, []string{"vmlinux: malformed ELF header: e_shoff is 0xffffffffffffc938, past the end of the file (200 bytes"}},
 		{"truncated vmlinux (inspect)", func(t *testing.T, d string) []string {
 			os.WriteFile(filepath.Join(d, "vmlinux"), []byte("\x7fELF\x02\x01\x01\x00"), 0o644)
 			return []string{"inspect", "vmlinux"}

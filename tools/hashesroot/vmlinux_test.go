@@ -50,3 +50,22 @@ func TestReadVmlinux(t *testing.T) {
 		}
 	}
 }
+
+// ReadVmlinux never panics on a file's bytes, and refuses what debug/elf
+// cannot read with an error naming the file.
+func FuzzReadVmlinux(f *testing.F) {
+	img := testelf.Image(elf.ELFCLASS64, binary.LittleEndian, testelf.Section{Name: SectionName, Data: make([]byte, Size)})
+	f.Add(img)
+	f.Add(img[:70])
+	f.Add([]byte("\x7fELF\x01\x02\x01"))
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, b []byte) {
+		name := filepath.Join(dir, "vmlinux")
+		if err := os.WriteFile(name, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := ReadVmlinux(name); err != nil && !strings.Contains(err.Error(), name) {
+			t.Fatalf("error %v does not name the file", err)
+		}
+	})
+}

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
 	"github.com/ulikunitz/xz"
 
 	"github.com/modhashes/modhashes/tools/internal/testfs"
@@ -375,5 +376,48 @@ func TestRefusedAtLimit(t *testing.T) {
 			}
 			t.Logf("read %d of %d compressed bytes", read, len(enc))
 		})
+	}
+}
+
+// The built-in zstd encoder writes what the kernel's module_zstd_decompress
+// handles with the least memory: one frame with the content size, zstd
+// -3's window at most, and a checksum; the same bytes every time, whatever
+// encoder of the pool writes them.
+func TestBuiltinZstdFrame(t *testing.T) {
+	e, err := ChooseEncoder(Zstd, Auto)
+	if err != nil || e.Path != "" {
+		t.Fatalf("default zstd encoder %v, %v: want the built-in one", e, err)
+	}
+	for _, n := range []int{0, 1000, 300 << 10, 5 << 20} { // 5 MiB: more than the window
+		data := sample(n, 7)
+		var a, b bytes.Buffer
+		if err := e.Compress(&a, bytes.NewReader(data), int64(n)); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Compress(&b, bytes.NewReader(data), int64(n)); err != nil || !bytes.Equal(a.Bytes(), b.Bytes()) {
+			t.Errorf("%d bytes: not deterministic (%v)", n, err)
+		}
+		var h zstd.Header
+		if err := h.Decode(a.Bytes()); err != nil {
+			t.Fatal(err)
+		}
+		// (An empty input gets no content size: there are no empty modules.)
+		if (n > 0 && (!h.HasFCS || h.FrameContentSize != uint64(n))) || !h.HasCheckSum || h.WindowSize > 1<<21 {
+			t.Errorf("%d bytes: frame header %+v: want the content size, a checksum and a window <= 2 MiB", n, h)
+		}
+		got, _, err := Decode(a.Bytes(), 1<<30)
+		if err != nil || !bytes.Equal(got, data) {
+			t.Errorf("%d bytes: decodes to %d bytes, %v", n, len(got), err)
+		}
+		if p, err := exec.LookPath("zstd"); err == nil {
+			cmd := exec.Command(p, "-t", "-q")
+			cmd.Stdin = bytes.NewReader(a.Bytes())
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Errorf("%d bytes: zstd -t: %v: %s", n, err, out)
+			}
+		}
+	}
+	if _, err := ChooseEncoder(Zstd, System); err != nil {
+		t.Logf("no system zstd: %v", err)
 	}
 }

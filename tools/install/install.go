@@ -62,7 +62,11 @@ type Options struct {
 	// BuiltinEncoder compresses with the pure-Go encoders even where the
 	// system's gzip, xz or zstd (kbuild's, smaller files) are installed.
 	BuiltinEncoder bool
-	Jobs           int // default: number of CPUs
+	// SystemEncoder compresses zstd too with the system's zstd, one
+	// process per module as kbuild does: kbuild's bytes, many times slower.
+	// By default zstd is compressed in-process (compress.ChooseEncoder).
+	SystemEncoder bool
+	Jobs          int // default: number of CPUs
 	// Progress, when set, is called after each module is written, with the
 	// number written so far and the total (from several goroutines, in
 	// order of completion).
@@ -223,7 +227,18 @@ func Install(opts Options) (*Result, error) {
 		return nil, err
 	}
 	res.Root = root
-	res.Encoder = compress.SystemEncoder(opts.Compression, opts.BuiltinEncoder)
+	pick := compress.Auto
+	switch {
+	case opts.BuiltinEncoder && opts.SystemEncoder:
+		return nil, errors.New("both the built-in and the system's encoder asked for")
+	case opts.BuiltinEncoder:
+		pick = compress.Builtin
+	case opts.SystemEncoder:
+		pick = compress.System
+	}
+	if res.Encoder, err = compress.ChooseEncoder(opts.Compression, pick); err != nil {
+		return nil, err
+	}
 
 	// Nothing is written before here: every module passed phase 1.
 	if err := os.MkdirAll(res.ModDir, 0o755); err != nil {

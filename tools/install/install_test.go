@@ -376,17 +376,36 @@ func TestSystemTools(t *testing.T) {
 			}
 		}
 	}
+	// Each format with the default encoder, then with the other one.
+	type run struct {
+		f               compress.Format
+		builtin, system bool
+	}
+	var runs []run
 	for _, f := range compress.Formats {
+		runs = append(runs, run{f: f})
+		if f == compress.Zstd {
+			if _, err := exec.LookPath("zstd"); err == nil {
+				runs = append(runs, run{f: f, system: true})
+			}
+		} else if f != compress.None {
+			runs = append(runs, run{f: f, builtin: true})
+		}
+	}
+	for _, rn := range runs {
+		f := rn.f
 		dest := t.TempDir()
 		o := opts(objtree, dest)
 		o.KernelRelease = "6.99.0"
 		o.Compression = f
+		o.BuiltinEncoder, o.SystemEncoder = rn.builtin, rn.system
 		root := res.Root()
 		o.Root = &root
 		ir, err := Install(o)
 		if err != nil {
 			t.Fatal(err)
 		}
+		t.Logf("%v: %v", f, ir.Encoder)
 		var files []string
 		for _, m := range ir.Modules {
 			files = append(files, m.Dst)

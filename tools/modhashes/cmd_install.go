@@ -30,7 +30,8 @@ func runInstall(args []string) error {
 	fs.BoolVar(&opts.ReplaceSignature, "replace-signature", false, "drop a trailer a module already carries instead of refusing it")
 	var src hashesroot.Source
 	addRootFlags(fs, &src, " and require every proof to reach it (default: all modules must agree)")
-	fs.BoolVar(&opts.BuiltinEncoder, "builtin-encoder", false, "compress with the built-in pure-Go encoders even where the system's gzip, xz or zstd are installed (kbuild's; smaller files)")
+	fs.BoolVar(&opts.BuiltinEncoder, "builtin-encoder", false, "compress gzip and xz too with the built-in pure-Go encoders even where the system's gzip and xz are installed (kbuild's; smaller files)")
+	fs.BoolVar(&opts.SystemEncoder, "system-encoder", false, "compress zstd too with the system's zstd, one process per module as kbuild does (kbuild's bytes; many times slower than the default built-in zstd encoder)")
 	verbose := fs.BoolP("verbose", "v", false, "print each installed file")
 	quiet := fs.BoolP("quiet", "q", false, "print nothing but errors: no progress, no summary")
 	if err := parse(fs, args); err != nil {

@@ -3,7 +3,7 @@
 # CONFIG_MODULE_HASHES for a kernel whose build system is not patched.
 #
 #   make -f kbuild/module-hashes.mk KSRC=/path/to/linux [O=/path/to/build] \
-#        [MODHASHES=modhashes] [KIMAGE=bzImage] [all | modules_install | clean]
+#        [MODHASHES=modhashes] [KIMAGE=bzImage] [all | modules_install | bindeb-pkg | clean]
 #
 # The kernel tree needs the kernel side of module hashes (patches 0001 and
 # 0002 of kbuild/patches/linux-7.3: CONFIG_MODULE_HASHES and the
@@ -12,12 +12,17 @@
 #
 # all: kbuild builds vmlinux.unstripped, its own vmlinux and the modules;
 #      then here, in O:
-#        modhashes tree      modules.order + *.ko  -> .module_hashes.bin, *.merkle
+#        $(STRIP)            *.ko -> *.ko.stripped (with CONFIG_MODULE_INSTALL_STRIP)
+#        modhashes tree      modules.order + modules -> .module_hashes.bin, *.merkle
 #        modhashes finalize  vmlinux.unstripped    -> vmlinux (root written in)
 #        kbuild $(KIMAGE)    vmlinux               -> boot image
-# modules_install: kbuild's modules_install (modules.order, modules.builtin,
+# modules_install: checks INSTALL_MOD_STRIP against the configuration,
+#      then kbuild's modules_install (modules.order, modules.builtin,
 #      depmod, ...), then 'modhashes install', which writes every in-tree
-#      module again with its proof appended.
+#      module again, as hashed (stripped if configured), with its proof.
+# bindeb-pkg: kbuild's Debian packages of the built tree; kbuild's
+#      modules_install inside it runs module-hashes-depmod.sh as $(DEPMOD),
+#      which installs the modules again with their proofs before depmod.
 #
 # Timestamps: kbuild relinks every module when vmlinux is newer than it,
 # because module BTF is generated against vmlinux.  The final vmlinux has
@@ -67,8 +72,16 @@ all:
 
 PHONY += modules_install
 modules_install:
+	$(Q)$(MAKE) -C $(O) -f $(this-makefile) MODHASHES_STAGE=2 __check_install
 	$(Q)$(kmake) modules_install
 	$(Q)$(MAKE) -C $(O) -f $(this-makefile) MODHASHES_STAGE=2 __modules_install
+
+# builddeb installs with INSTALL_MOD_STRIP=1: checked first.
+PHONY += bindeb-pkg
+bindeb-pkg: all
+	$(Q)$(MAKE) -C $(O) -f $(this-makefile) MODHASHES_STAGE=2 INSTALL_MOD_STRIP=1 __check_install
+	$(Q)MODHASHES_MK=$(this-makefile) MODHASHES_KSRC=$(KSRC) MODHASHES_O=$(O) MODHASHES=$(MODHASHES) \
+		$(kmake) bindeb-pkg DEPMOD=$(dir $(this-makefile))module-hashes-depmod.sh
 
 PHONY += clean
 clean:
@@ -92,14 +105,40 @@ endif
 
 modules := $(call read-file, modules.order)
 
+# The proofs cover the installed bytes: with CONFIG_MODULE_INSTALL_STRIP
+# the modules are stripped before hashing, as the in-tree patch does, with
+# kbuild's strip (LLVM=, CROSS_COMPILE= as kbuild reads them).
+ifneq ($(LLVM),)
+ifneq ($(filter %/,$(LLVM)),)
+STRIP ?= $(LLVM)llvm-strip
+else
+STRIP ?= llvm-strip$(filter -%,$(LLVM))
+endif
+else
+STRIP ?= $(CROSS_COMPILE)strip
+endif
+
+ifdef CONFIG_MODULE_INSTALL_STRIP
+modhashes-suffix := .ko.stripped
+
+quiet_cmd_strip_ko = STRIP [M] $@
+      cmd_strip_ko = $(STRIP) $(if $(filter 1,$(CONFIG_MODULE_INSTALL_STRIP)),--strip-debug,$(CONFIG_MODULE_INSTALL_STRIP)) -o $@ $<
+
+targets += $(modules:%.o=%.ko.stripped)
+%.ko.stripped: %.ko FORCE
+	$(call if_changed,strip_ko)
+else
+modhashes-suffix := .ko
+endif
+
 # The Merkle tree: the root in the byte order of vmlinux.unstripped and
 # one <module>.merkle proof next to each module.
 quiet_cmd_module_hashes = MODHASH $@
       cmd_module_hashes = $(MODHASHES) tree --objtree . --order modules.order \
-			  --suffix .ko --target vmlinux.unstripped --root-bin $@
+			  --suffix $(modhashes-suffix) --target vmlinux.unstripped --root-bin $@
 
-targets := .module_hashes.bin
-.module_hashes.bin: modules.order $(modules:%.o=%.ko) FORCE | vmlinux.unstripped
+targets += .module_hashes.bin
+.module_hashes.bin: modules.order $(modules:%.o=%$(modhashes-suffix)) FORCE | vmlinux.unstripped
 	$(call if_changed,module_hashes)
 
 # What kbuild's strip_relocs does to vmlinux.unstripped, with the root
@@ -133,9 +172,19 @@ PHONY += __final
 __final: .module_hashes.stamp
 	@:
 
+# Checked before kbuild's modules_install runs: the proofs cover the
+# modules as stripped (or not) at build time.
 ifdef INSTALL_MOD_STRIP
-$(error INSTALL_MOD_STRIP would invalidate the proofs of CONFIG_MODULE_HASHES)
+ifneq ($(INSTALL_MOD_STRIP),$(CONFIG_MODULE_INSTALL_STRIP))
+$(error INSTALL_MOD_STRIP=$(INSTALL_MOD_STRIP) differs from CONFIG_MODULE_INSTALL_STRIP="$(CONFIG_MODULE_INSTALL_STRIP)", \
+	which the module hashes were built with: set CONFIG_MODULE_INSTALL_STRIP="$(INSTALL_MOD_STRIP)" and rebuild, \
+	or install without INSTALL_MOD_STRIP)
 endif
+endif
+
+PHONY += __check_install
+__check_install:
+	@:
 
 modhashes-compress-y					:= none
 ifdef CONFIG_MODULE_COMPRESS_ALL
@@ -146,7 +195,7 @@ endif
 
 quiet_cmd_modhashes_install = INSTALL $(or $(INSTALL_MOD_PATH),/)
       cmd_modhashes_install = $(MODHASHES) install --objtree . --vmlinux vmlinux \
-			      --order modules.order --suffix .ko \
+			      --order modules.order --suffix $(modhashes-suffix) \
 			      --dest $(or $(INSTALL_MOD_PATH),/) \
 			      --compress $(modhashes-compress-y)
 

@@ -29,6 +29,7 @@ KernelBuildInfo = provider(
         "modules_builtin": "list of File: `modules.builtin` and `modules.builtin.modinfo`.",
         "state": "File: every file the vmlinux build added to the tree, as `.tar.zst`: generated headers, host tools, objects.",
         "module_symvers": "File: `Module.symvers` of vmlinux and the in-tree modules (what `make M=` checks symbols against).",
+        "strip_modules": "bool: whether modules built against it are stripped (`--strip-debug`) before they are hashed.",
     },
 )
 
@@ -52,18 +53,19 @@ _REPRODUCIBLE_ENV = {
     "TZ": "UTC",
 }
 
-def _env(make_args = []):
+def _env(make_args = [], extra = {}):
     env = dict(_REPRODUCIBLE_ENV)
     env["KBUILD_MAKE_ARGS"] = " ".join(make_args)
+    env.update(extra)
     return env
 
-def _run_kbuild(ctx, mnemonic, progress, command, outputs, inputs, args, make_args = []):
+def _run_kbuild(ctx, mnemonic, progress, command, outputs, inputs, args, make_args = [], env = {}):
     ctx.actions.run(
         executable = ctx.executable._kbuild,
         arguments = [command] + args,
         inputs = inputs + [ctx.file._host_tools],
         outputs = outputs,
-        env = _env(make_args),
+        env = _env(make_args, env),
         mnemonic = mnemonic,
         progress_message = progress,
     )
@@ -187,6 +189,18 @@ are not met).""",
 def _declare_modules(ctx, root, paths):
     return [ctx.actions.declare_file(root + "/" + p) for p in paths]
 
+def _strip_outputs(ctx, strip, root, paths):
+    """With stripping, the unstripped modules (debug info) and kbuild.sh's environment for them."""
+    if not strip:
+        return [], {}
+    unstripped = _declare_modules(ctx, root + "_unstripped", paths)
+    env = {
+        "KBUILD_STRIP_MODULES": "1",
+        # The directory the declared files are in, whatever module or package.
+        "KBUILD_UNSTRIPPED_OUT": unstripped[0].path[:-len(paths[0]) - 1] if paths else "",
+    }
+    return unstripped, env
+
 def _modules_info(modules, paths, order):
     return KernelModulesInfo(
         modules = modules,
@@ -228,6 +242,7 @@ def _kernel_build_impl(ctx):
     _check_paths(ctx.attr.modules)
     root = name + "_modules"
     modules = _declare_modules(ctx, root, ctx.attr.modules)
+    unstripped, strip_env = _strip_outputs(ctx, ctx.attr.strip_modules, root, ctx.attr.modules)
     order = ctx.actions.declare_file(root + "/modules.order")
     symvers = ctx.actions.declare_file(root + "/Module.symvers")
     _run_kbuild(
@@ -235,10 +250,11 @@ def _kernel_build_impl(ctx):
         "KernelModules",
         "MODULES %s (%d)" % (ctx.label, len(modules)),
         "modules",
-        modules + [order, symvers],
+        modules + unstripped + [order, symvers],
         [tree, state],
         [order.dirname, tree.path, state.path] + ctx.attr.modules,
         config.make_args,
+        strip_env,
     )
     return [
         KernelBuildInfo(
@@ -249,12 +265,14 @@ def _kernel_build_impl(ctx):
             modules_builtin = builtin,
             state = state,
             module_symvers = symvers,
+            strip_modules = ctx.attr.strip_modules,
         ),
         _modules_info(modules, ctx.attr.modules, order),
         DefaultInfo(files = depset([vmlinux])),
         OutputGroupInfo(
             modules = depset(modules + [order, symvers]),
             state = depset([state, system_map, release] + builtin),
+            unstripped_modules = depset(unstripped),
         ),
     ]
 
@@ -271,7 +289,14 @@ up to date and builds only the modules, with their BTF against kbuild's own
 the modules as kbuild's `modules.order` does (same paths, same order: the
 action fails otherwise, printing the difference), since Bazel declares
 outputs before it builds them. The target provides `KernelModulesInfo` for
-`module_hashes`.""",
+`module_hashes`.
+
+With `strip_modules` the modules are stripped with kbuild's `$(STRIP)
+--strip-debug` (what `INSTALL_MOD_STRIP=1` does) before they are hashed, so
+the proofs cover what is installed; the unstripped modules, with the same
+build IDs, are the output group `unstripped_modules`, for debug packages.
+It must agree with the configuration's `CONFIG_MODULE_INSTALL_STRIP`, which
+`make modules_install` follows: the action fails otherwise.""",
     attrs = dict(_KBUILD_ATTR, **{
         "config": attr.label(
             mandatory = True,
@@ -280,6 +305,9 @@ outputs before it builds them. The target provides `KernelModulesInfo` for
         ),
         "modules": attr.string_list(
             doc = "The in-tree modules, as paths below the tree ending in `.ko`, in modules.order order.",
+        ),
+        "strip_modules": attr.bool(
+            doc = "Strip the modules (`--strip-debug`) before hashing; external modules built against this kernel too.",
         ),
     }),
     provides = [KernelBuildInfo, KernelModulesInfo],
@@ -290,6 +318,7 @@ def _kernel_external_module_impl(ctx):
     _check_paths(ctx.attr.modules)
     root = ctx.label.name
     modules = _declare_modules(ctx, root, ctx.attr.modules)
+    unstripped, strip_env = _strip_outputs(ctx, build.strip_modules, root, ctx.attr.modules)
     order = ctx.actions.declare_file(root + "/modules.order")
     srcs = ctx.files.srcs
     moddir = srcs[0].dirname
@@ -305,14 +334,16 @@ def _kernel_external_module_impl(ctx):
         "KernelExternalModule",
         "MODULE %s (%d)" % (ctx.label, len(modules)),
         "external",
-        modules + [order],
+        modules + unstripped + [order],
         srcs + [build.config.source.tree, build.state, build.module_symvers],
         [args],
         build.config.make_args,
+        strip_env,
     )
     return [
         _modules_info(modules, ctx.attr.modules, order),
         DefaultInfo(files = depset(modules)),
+        OutputGroupInfo(unstripped_modules = depset(unstripped)),
     ]
 
 kernel_external_module = rule(
@@ -323,7 +354,8 @@ kernel_external_module = rule(
 copied to a directory of their own, `M=`, and nothing else is; `modules`
 lists what kbuild builds there, in its modules.order order. Provides
 `KernelModulesInfo`, so that the modules join the kernel's Merkle tree (see
-`kernel_modules_set`).""",
+`kernel_modules_set`). They are stripped if the kernel's are
+(`kernel_build.strip_modules`; output group `unstripped_modules`).""",
     attrs = dict(_KBUILD_ATTR, **{
         "kernel": attr.label(
             mandatory = True,

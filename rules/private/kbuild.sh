@@ -19,7 +19,8 @@
 #    for.
 # Environment, from the rule: KBUILD_MAKE_ARGS (ARCH=..., CROSS_COMPILE=...),
 # KBUILD_BUILD_TIMESTAMP, KBUILD_BUILD_USER, KBUILD_BUILD_HOST,
-# KBUILD_BUILD_VERSION.
+# KBUILD_BUILD_VERSION; KBUILD_STRIP_MODULES and KBUILD_UNSTRIPPED_OUT for
+# stripped modules.
 set -euo pipefail
 
 T_SOURCE=@1767225600 # 2026-01-01T00:00:00Z
@@ -189,9 +190,29 @@ modules | external)
 	mkdir -p "$out"
 	cp "$objtree/modules.order" "$out/modules.order"
 	[ "$cmd" = external ] || cp "$src/Module.symvers" "$out/Module.symvers"
+	# With KBUILD_STRIP_MODULES the modules are stripped as
+	# CONFIG_MODULE_INSTALL_STRIP=1 strips them, with kbuild's own $(STRIP)
+	# (CROSS_COMPILE=, LLVM=), and the unstripped ones go to
+	# KBUILD_UNSTRIPPED_OUT. The rule must agree with the configuration.
+	configured=$(sed -n 's/^CONFIG_MODULE_INSTALL_STRIP="\(.*\)"$/\1/p' "$src/.config")
+	want= rule=False
+	[ -z "${KBUILD_STRIP_MODULES:-}" ] || { want=1 rule=True; }
+	if grep -q '^CONFIG_MODULE_INSTALL_STRIP=' "$src/.config" && [ "$configured" != "$want" ]; then
+		die "CONFIG_MODULE_INSTALL_STRIP=\"$configured\" but strip_modules = $rule: the proofs would not cover what make modules_install installs (strip_modules = True is CONFIG_MODULE_INSTALL_STRIP=\"1\")"
+	fi
+	strip=
+	if [ -n "${KBUILD_STRIP_MODULES:-}" ]; then
+		strip=$(kmake -s --no-print-directory run-command KBUILD_RUN_COMMAND='echo $STRIP')
+	fi
 	for m in "$@"; do
 		mkdir -p "$out/$(dirname "$m")"
-		cp "$objtree/$m" "$out/$m"
+		if [ -n "$strip" ]; then
+			mkdir -p "$KBUILD_UNSTRIPPED_OUT/$(dirname "$m")"
+			cp "$objtree/$m" "$KBUILD_UNSTRIPPED_OUT/$m"
+			$strip --strip-debug -o "$out/$m" "$objtree/$m"
+		else
+			cp "$objtree/$m" "$out/$m"
+		fi
 	done
 	;;
 image)

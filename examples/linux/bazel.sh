@@ -120,7 +120,25 @@ cp -r "$bin/examples/linux/install/lib" "$out/"
 chmod -R u+w "$out"
 release=$(cat "$bin/examples/linux/kernel/kernel.release")
 mods=$out/lib/modules/$release
-echo "$out/bzImage, $mods ($(find "$mods" -name '*.ko' | wc -l) modules)"
+echo "$out/bzImage, $mods ($(find "$mods" -name '*.ko*' | wc -l) modules)"
+
+phase "strip_modules: stripped modules hashed, the unstripped ones a debug output"
+"$bazel" build --config=ci "${remote[@]}" --output_groups=unstripped_modules \
+	//examples/linux:kernel //examples/linux:hello >"$work/bazel-debug.log" 2>&1 ||
+	{ tail -20 "$work/bazel-debug.log"; die "building the unstripped modules failed"; }
+bad=
+n=0
+while read -r m; do
+	case $m in kernel_modules/*) dbg=$bin/examples/linux/kernel_modules_unstripped/${m#kernel_modules/} ;;
+	*) dbg=$bin/examples/linux/hello_unstripped/${m#hello/} ;; esac
+	n=$((n + 1))
+	id=$(readelf -n "$bin/examples/linux/$m" | sed -n 's/^ *Build ID: //p')
+	[ -n "$id" ] && [ "$id" = "$(readelf -n "$dbg" | sed -n 's/^ *Build ID: //p')" ] || bad+=" $m(build-id)"
+	readelf -S -W "$bin/examples/linux/$m" | grep -q ' \.debug_info ' && bad+=" $m(not-stripped)"
+	readelf -S -W "$dbg" | grep -q ' \.debug_info ' || bad+=" $m(no-debug-info)"
+done < <(cd "$bin/examples/linux" && find kernel_modules hello -name '*.ko' | sort)
+if [ -z "$bad" ] && [ "$n" -gt 0 ]; then pass "$n modules stripped, each with an unstripped copy of the same build ID"
+else fail "stripped and unstripped modules:$bad"; fi
 
 phase "boot in qemu-system-x86_64 (TCG)"
 # The object tree the initramfs helper reads: Bazel's outputs.
@@ -131,7 +149,8 @@ cp -r "$bin/examples/linux/hashes.proofs/." "$out/obj/"
 chmod -R u+w "$out/obj"
 cc -O2 -o "$work/bin/gen_init_cpio" "$tree/usr/gen_init_cpio.c"
 ir=$work/initramfs
-GEN_INIT_CPIO=$work/bin/gen_init_cpio BOOT_MODPROBE=test_static_keys BOOT_EXTRA=updates/modhashes_hello.ko \
+KMOD_ROOT=${MODHASHES_BAZEL_HOME:-/var/tmp/modhashes-bazel}/chroot \
+	GEN_INIT_CPIO=$work/bin/gen_init_cpio BOOT_MODPROBE=test_static_keys BOOT_EXTRA=updates/modhashes_hello.ko.zst \
 	boot_initramfs "$ir" "$out/obj" "$out" "$release" "$busybox" "$mh" "$work/verify.json" ||
 	die "initramfs"
 log=$work/serial.log
@@ -146,7 +165,7 @@ else
 	fail "kernel and modhashes verify disagree (log: $log)"
 fi
 loaded=$(sed -n '/^E2E-PROC-MODULES/,/^E2E-END/p' "$log" | awk 'NF > 3 { print $1 }' | sort)
-want=$(find "$mods" -name '*.ko' -exec basename {} .ko \; | sort)
+want=$(find "$mods" -name '*.ko*' | sed 's|.*/||; s/\.ko.*//' | sort)
 if [ "$loaded" = "$want" ]; then pass "all $(echo "$want" | wc -l) installed modules are loaded (test_static_key_base by modprobe's dependency)"
 else fail "loaded: $(echo $loaded); installed: $(echo $want)"; fi
 

@@ -19,8 +19,14 @@
 #     .module_hashes of the final vmlinux holds `levels` in the target's
 #     byte order (raw bytes and `modhashes inspect`); modhashes ran with the
 #     restricted PATH; then the boot of the x86_64 e2e: every in-tree module
-#     loads with enforcement, a flipped byte, another module's proof and an
-#     unsigned module are refused, `modhashes verify` predicted every outcome.
+#     loads with enforcement, a flipped byte, another module's proof, an
+#     unsigned module and one stripped after install are refused, `modhashes
+#     verify` predicted every outcome;
+#  4. DKMS beside the tree, on arm64: MODULE_SIG with MODULE_HASHES, no key
+#     made by the build (MODULE_SIG_KEY=""), the certificate of a key made
+#     here in SYSTEM_TRUSTED_KEYS; the out-of-tree module hello/ built
+#     with make M= after the kernel and signed with scripts/sign-file loads
+#     by its PKCS#7 signature under enforcement, unsigned it is refused.
 #
 # Leaves WORKDIR/arm64/Image, WORKDIR/s390x/bzImage and the uncompressed
 # modules in WORKDIR/<arch>/lib/modules/<release>/.  Needs root for apt-get
@@ -117,6 +123,18 @@ for t in $forbidden; do
 done
 echo "$mhr: PATH=$work/bin/restricted, none of: $forbidden"
 
+# DKMS's key: made here, outside every build tree; the arm64 kernel trusts
+# its certificate (public, and fixed for the builds that share it).
+dkms=$work/dkms
+if [ ! -f "$dkms/key.pem" ]; then
+	mkdir -p "$dkms"
+	openssl req -new -nodes -utf8 -sha256 -days 36500 -batch -x509 -newkey rsa:2048 \
+		-subj "/CN=modhashes DKMS test key/" -keyout "$dkms/key.pem" -out "$dkms/cert.pem" 2>/dev/null
+fi
+printf '%s\n' CONFIG_MODULE_SIG=y 'CONFIG_MODULE_SIG_KEY=""' CONFIG_MODULE_SIG_SHA256=y \
+	"CONFIG_SYSTEM_TRUSTED_KEYS=\"$dkms/cert.pem\"" > "$dkms/config.fragment"
+declare -A extra_fragment=([arm64]=$dkms/config.fragment [s390x]=/dev/null)
+
 phase "fetch Linux $kver"
 pristine=$("$here/fetch-linux-source.sh" "$kver" "${LINUX_CACHE:-$work/cache}")
 echo "$pristine"
@@ -154,7 +172,7 @@ for a in "${arches[@]}"; do
 	mkdir -p "$out"
 	kmake "$a" -s tinyconfig
 	"$src/scripts/kconfig/merge_config.sh" -m -O "$out" "$out/.config" \
-		"$here/config.fragment" "$here/config.$a.fragment" >/dev/null
+		"$here/config.fragment" "$here/config.$a.fragment" "${extra_fragment[$a]}" >/dev/null
 	kmake "$a" -s olddefconfig
 	# Every line of both fragments holds, but what the architecture's
 	# fragment turns off.
@@ -163,7 +181,7 @@ for a in "${arches[@]}"; do
 		opt=${line%%=*}
 		grep -qx "# $opt is not set" "$here/config.$a.fragment" && continue
 		grep -qx "$line" "$out/.config" || { echo "$a: not set: $line"; bad=1; }
-	done < <(grep -h '^CONFIG_' "$here/config.fragment" "$here/config.$a.fragment")
+	done < <(grep -h '^CONFIG_' "$here/config.fragment" "$here/config.$a.fragment" "${extra_fragment[$a]}")
 	[ $bad = 0 ] || die "$a: configuration"
 	pass "$a: configured: $(grep -c '=[ym]$' "$out/.config") options, MODULE_HASHES and MODULE_SIG_FORCE on"
 done
@@ -263,9 +281,22 @@ EOF
 	if [ $ok = 1 ]; then pass "$a: modhashes tree, finalize and install ran with PATH=$work/bin/restricted"
 	else fail "$a: not every modhashes step ran with the restricted PATH"; fi
 
-	phase "$a: initramfs with the installed modules and three bad ones"
+	# DKMS: an out-of-tree module built after the kernel, signed with the
+	# key the kernel trusts, and the same module unsigned.
+	local other=
+	if grep -qx 'CONFIG_MODULE_SIG=y' "$out/.config"; then
+		phase "$a: DKMS: hello/ built with make M= and signed with scripts/sign-file"
+		local ext=$work/$a/dkms-hello
+		rm -rf "$ext" && cp -r "$here/hello" "$ext"
+		kmake "$a" M="$ext" modules > "$root/dkms.log" 2>&1 || { cat "$root/dkms.log"; die "$a: make M= failed"; }
+		cp "$ext/modhashes_hello.ko" "$ext/unsigned.ko"
+		"$out/scripts/sign-file" sha256 "$dkms/key.pem" "$dkms/cert.pem" "$ext/modhashes_hello.ko" "$ext/signed.ko"
+		other="dkms-signed:pkcs7:$ext/signed.ko dkms-unsigned:reject:$ext/unsigned.ko"
+	fi
+
+	phase "$a: initramfs with the installed modules and four bad ones"
 	local ir=$work/$a/initramfs cases=$work/$a/initramfs/cases
-	OBJCOPY=${cross[$a]}objcopy boot_initramfs "$ir" "$out" "$root" "$release" "${busybox[$a]}" \
+	BOOT_OTHER=$other OBJCOPY=${cross[$a]}objcopy boot_initramfs "$ir" "$out" "$root" "$release" "${busybox[$a]}" \
 		"$mh" "$root/verify.json" || die "$a: initramfs"
 
 	phase "$a: boot in ${qemu[$a]%% *} (TCG)"

@@ -6,7 +6,9 @@
 #  1. fetch the source; tree A gets the whole series of kbuild/patches/linux-7.3
 #     (kernel side + kbuild), tree B only the kernel side (0001, 0002);
 #  2. configure both: tinyconfig + config.fragment (modules, MODULE_HASHES,
-#     MODULE_SIG_FORCE, BTF for vmlinux and modules, a few test modules);
+#     MODULE_SIG_FORCE, modules stripped at build time, BTF for vmlinux and
+#     modules, a few test modules) + config.x86_64.fragment (zstd-compressed
+#     modules, decompressed by the kernel);
 #  3. build A with plain `make` (the in-tree kbuild patch) and B with the
 #     out-of-tree driver kbuild/module-hashes.mk, each in place at its own
 #     path, with fixed KBUILD_BUILD_TIMESTAMP/USER/HOST/VERSION, in the Bazel
@@ -126,12 +128,13 @@ makeB() { kin make -f "$repo/kbuild/module-hashes.mk" KSRC="$srcB" "${varsB[@]}"
 
 configure() { # SRC
 	kin make -C "$1" -s tinyconfig
-	kin sh -c 'cd "$1" && scripts/kconfig/merge_config.sh -m .config "$2" >/dev/null' sh "$1" "$here/config.fragment"
+	kin sh -c 'cd "$1" && scripts/kconfig/merge_config.sh -m .config "$2" "$3" >/dev/null' sh "$1" \
+		"$here/config.fragment" "$here/config.x86_64.fragment"
 	kin make -C "$1" -s olddefconfig
 	local line bad=0
 	while read -r line; do
 		case $line in CONFIG_*) grep -qx "$line" "$1/.config" || { echo "not set: $line"; bad=1; } ;; esac
-	done < "$here/config.fragment"
+	done < <(cat "$here/config.fragment" "$here/config.x86_64.fragment")
 	return $bad
 }
 if [ $reuse = 0 ]; then
@@ -245,6 +248,62 @@ else
 	cat "$work/verify-installed.txt"; fail "modhashes verify rejects installed modules of A"
 fi
 
+# CONFIG_MODULE_INSTALL_STRIP="1": the build strips each module into
+# <module>.ko.stripped before hashing. That file must be what kbuild's own
+# install-time strip (cp, then $(STRIP) --strip-debug) writes, keep the
+# module's build ID, and be what was installed (with its proof).
+phase "stripped at build time"
+# An installed module's bytes, decompressed as the kernel would.
+plain() { # FILE
+	case $1 in
+	*.zst) zstd -qdc "$1" ;;
+	*.xz) xz -dc "$1" ;;
+	*.gz) gzip -dc "$1" ;;
+	*) cat "$1" ;;
+	esac
+}
+strip_check() { # NAME TREE MODDIR
+	local name=$1 src=$2 mods=$3 bad= n=0 o m t=$work/strip.tmp
+	while read -r o; do
+		m=${o%.o}
+		n=$((n + 1))
+		cp "$src/$m.ko" "$t"
+		kin strip --strip-debug "$t"
+		cmp -s "$t" "$src/$m.ko.stripped" || bad+=" $m(strip)"
+		[ "$(readelf -n "$src/$m.ko" | sed -n 's/^ *Build ID: //p')" = \
+			"$(readelf -n "$src/$m.ko.stripped" | sed -n 's/^ *Build ID: //p')" ] || bad+=" $m(build-id)"
+		# The installed module is the stripped one with its proof appended.
+		cmp -s <(cat "$src/$m.ko.stripped" "$src/$m.merkle") <(plain "$(ls "$mods/kernel/$m".ko*)") || bad+=" $m(installed)"
+	done < "$src/modules.order"
+	rm -f "$t"
+	if [ -z "$bad" ] && [ $n -gt 0 ]; then
+		pass "$name: all $n modules stripped as kbuild's strip does, same build ID, installed stripped"
+	else fail "$name:$bad"; fi
+}
+strip_check A "$srcA" "$modA"
+strip_check B "$srcB" "$modB"
+
+# An INSTALL_MOD_STRIP other than the configured one is refused before
+# anything installed is touched (the in-tree patch and the driver).
+strip_mismatch() { # NAME ROOT MAKEFN
+	local name=$1 root=$2 mk=$3 before after
+	before=$(cd "$root" && find . -printf '%p %s %T@\n' | sort | sha256sum)
+	if $mk modules_install INSTALL_MOD_PATH="$root" INSTALL_MOD_STRIP=--strip-unneeded > "$work/strip-mismatch.log" 2>&1; then
+		fail "$name: modules_install with INSTALL_MOD_STRIP=--strip-unneeded succeeded"
+		return
+	fi
+	after=$(cd "$root" && find . -printf '%p %s %T@\n' | sort | sha256sum)
+	if grep -q 'INSTALL_MOD_STRIP=--strip-unneeded differs from CONFIG_MODULE_INSTALL_STRIP="1"' "$work/strip-mismatch.log" &&
+		[ "$before" = "$after" ]; then
+		pass "$name: INSTALL_MOD_STRIP=--strip-unneeded refused before anything was installed: $(grep -o 'INSTALL_MOD_STRIP=--strip-unneeded differs[^,]*' "$work/strip-mismatch.log" | head -1)"
+	else
+		cat "$work/strip-mismatch.log"
+		fail "$name: the mismatched INSTALL_MOD_STRIP was not refused cleanly"
+	fi
+}
+strip_mismatch A "$rootA" makeA
+strip_mismatch B "$rootB" makeB
+
 phase "reproducibility: A ($srcA) vs B ($srcB)"
 table=$work/reproducibility.txt
 {
@@ -293,21 +352,126 @@ echo "$line" | tee -a "$table"
 if [ "$s1" != "$s2" ]; then pass "the PKCS#7-signed module differs between two build-time keys"
 else fail "the two PKCS#7-signed modules are identical"; fi
 
-phase "initramfs with the modules of A and three bad ones"
+# The kernel's Debian packaging, as a distribution runs it: builddeb installs
+# the modules with INSTALL_MOD_STRIP=1 (the configured stripping, so the
+# proofs hold) and makes the -dbg package from the build tree's unstripped
+# modules, which pair with the installed ones by build ID. KDEB_PKGVERSION
+# keeps the Debian revision at KBUILD_BUILD_VERSION: nothing is rebuilt.
+# KDEB_COMPRESS=zstd: dpkg-deb's fastest compressor (the -dbg package is
+# mostly DWARF).
+phase "make bindeb-pkg (A)"
+debs=$work/a/debs
+rm -rf "$debs" "$work/a"/*.deb "$work/a"/*.buildinfo "$work/a"/*.changes && mkdir -p "$debs"
+stamp=$(mktemp "$work/stamp.XXXXXX")
+makeA bindeb-pkg KDEB_PKGVERSION="$release-1" KDEB_COMPRESS=zstd > "$work/a/bindeb-pkg.log" 2>&1 ||
+	{ tail -40 "$work/a/bindeb-pkg.log"; die "make bindeb-pkg failed (log $work/a/bindeb-pkg.log)"; }
+mv "$work/a"/*.deb "$debs/"
+ls -l "$debs" | tail -n +2
+rebuilt=$(cd "$srcA" && find . -path ./debian -prune -o -type f -cnewer "$stamp" \( -name '*.o' -o -name '*.ko' \
+	-o -name '*.ko.stripped' -o -name '*.merkle' -o -name 'vmlinux*' -o -name .module_hashes.bin -o -name bzImage \) -print)
+rm -f "$stamp"
+if [ -n "$rebuilt" ]; then fail "bindeb-pkg rebuilt part of the kernel: $(echo $rebuilt | cut -c1-300)"
+else pass "bindeb-pkg built $(ls "$debs" | wc -l) packages from the built tree, rebuilding nothing"; fi
+
+# The same packages from tree B, at another path, built by unmodified
+# kbuild through the driver (whose bindeb-pkg runs modhashes install as
+# kbuild's $(DEPMOD)): every .deb must be byte-identical to A's.
+phase "make -f kbuild/module-hashes.mk bindeb-pkg (B), compared with A's packages"
+debsB=$work/b/debs
+rm -rf "$debsB" "$work/b/src"/*.deb "$work/b/src"/*.buildinfo "$work/b/src"/*.changes && mkdir -p "$debsB"
+makeB bindeb-pkg KDEB_PKGVERSION="$release-1" KDEB_COMPRESS=zstd > "$work/b/bindeb-pkg.log" 2>&1 ||
+	{ tail -40 "$work/b/bindeb-pkg.log"; die "make bindeb-pkg (driver) failed (log $work/b/bindeb-pkg.log)"; }
+mv "$work/b/src"/*.deb "$debsB/"
+{
+	printf '%-48s %-64s %s\n' package sha256 identical
+	same=1
+	for f in "$debs"/*.deb; do
+		a=$(sha256sum < "$f" | cut -d' ' -f1)
+		b=$(sha256sum < "$debsB/${f##*/}" 2>/dev/null | cut -d' ' -f1)
+		if [ "$a" = "$b" ]; then printf '%-48s %-64s %s\n' "${f##*/}" "$a" yes
+		else printf '%-48s %-64s %s\n' "${f##*/}" "$a" "NO (B: ${b:-missing})"; same=0; fi
+	done
+	[ "$(ls "$debsB" | wc -l)" = "$(ls "$debs" | wc -l)" ] || { echo "B made other packages: $(ls "$debsB")"; same=0; }
+	echo "same=$same"
+} > "$work/reproducibility-deb.txt"
+grep -v '^same=' "$work/reproducibility-deb.txt"
+if grep -qx 'same=1' "$work/reproducibility-deb.txt"; then
+	pass "all $(ls "$debs" | wc -l) .deb files of A ($srcA) and B ($srcB) are byte-identical"
+else fail "the .deb files of A and B differ"; fi
+
+deb=$work/a/deb
+rm -rf "$deb" && mkdir -p "$deb/image" "$deb/dbg"
+dpkg-deb -x "$(ls "$debs"/linux-image-"$release"_*.deb)" "$deb/image"
+dpkg-deb -x "$(ls "$debs"/linux-image-"$release"-dbg_*.deb)" "$deb/dbg"
+debmods=$(cd "$deb/image" && find . -type d -path "*/lib/modules/$release" | head -1)
+[ -n "$debmods" ] || die "no lib/modules/$release in the linux-image package"
+debroot=$deb/image/${debmods%/lib/modules/$release}
+debmods=$deb/image/$debmods
+if "$mh" verify --vmlinux "$srcA/vmlinux" "$debmods/kernel" > "$work/verify-deb.txt" &&
+	diff -r "$modA/kernel" "$debmods/kernel" > /dev/null; then
+	pass "linux-image: all $(wc -l < "$work/verify-deb.txt") modules load by their proofs, identical to modules_install's"
+else
+	cat "$work/verify-deb.txt"; fail "linux-image: modules differ from modules_install's or would be refused"
+fi
+dbgroot=$deb/dbg/usr/lib/debug
+bad= n=0
+while read -r f; do
+	m=${f#"$debmods/kernel/"}
+	m=${m%.ko*}.ko
+	n=$((n + 1))
+	plain "$f" > "$work/deb-module.tmp"
+	id=$(readelf -n "$work/deb-module.tmp" | sed -n 's/^ *Build ID: //p')
+	link=$dbgroot/.build-id/${id:0:2}/${id:2}.debug
+	[ -n "$id" ] && [ -f "$link" ] && [ "$(readelf -n "$link" | sed -n 's/^ *Build ID: //p')" = "$id" ] &&
+		[ "$(realpath "$link")" = "$(realpath "$dbgroot/lib/modules/$release/kernel/$m")" ] || bad+=" $m"
+	readelf -S -W "$link" 2>/dev/null | grep -q ' \.debug_info ' || bad+=" $m(no-debug-info)"
+done < <(find "$debmods/kernel" -name '*.ko*' | sort)
+rm -f "$work/deb-module.tmp"
+if [ -z "$bad" ] && [ $n -gt 0 ]; then pass "linux-image-dbg: the debug file of each of the $n installed modules is found by its build ID"
+else fail "linux-image-dbg: no matching debug file for:$bad"; fi
+if cmp -s "$dbgroot/lib/modules/$release/vmlinux" "$srcA/vmlinux"; then
+	pass "linux-image-dbg: vmlinux is the final one (root in .module_hashes)"
+else fail "linux-image-dbg: vmlinux is not the final vmlinux"; fi
+
+# rpm's packaging: with CONFIG_MODULE_HASHES the spec never lets rpm's
+# find-debuginfo strip the installed modules (it would cut off the
+# proofs); modules_install writes them as the build stripped them.
+phase "make binrpm-pkg (A)"
+rm -rf "$srcA/rpmbuild"
+makeA binrpm-pkg > "$work/a/binrpm-pkg.log" 2>&1 ||
+	{ tail -40 "$work/a/binrpm-pkg.log"; die "make binrpm-pkg failed (log $work/a/binrpm-pkg.log)"; }
+ls -l "$srcA"/rpmbuild/RPMS/*/ | tail -n +2
+rpmroot=$work/a/rpm
+rm -rf "$rpmroot" && mkdir -p "$rpmroot"
+kin sh -c 'cd "$1" && rpm2cpio "$2" | cpio -idm --quiet' sh "$rpmroot" "$(ls "$srcA"/rpmbuild/RPMS/*/kernel-"${release//-/_}"-*.rpm)"
+if grep -qx '%define with_debuginfo_rpm 0' "$srcA/rpmbuild/SPECS/kernel.spec" &&
+	"$mh" verify --vmlinux "$srcA/vmlinux" "$rpmroot/lib/modules/$release/kernel" > "$work/verify-rpm.txt" &&
+	diff -r "$modA/kernel" "$rpmroot/lib/modules/$release/kernel" > /dev/null; then
+	pass "binrpm-pkg: rpm's find-debuginfo is off (with_debuginfo_rpm 0); all $(wc -l < "$work/verify-rpm.txt") modules in the kernel package load by their proofs, identical to modules_install's"
+else
+	cat "$work/verify-rpm.txt"; grep with_debuginfo "$srcA/rpmbuild/SPECS/kernel.spec"
+	fail "binrpm-pkg: the packaged modules differ or would be refused"
+fi
+
+phase "initramfs with the modules of A's linux-image package and four bad ones"
 ir=$work/initramfs
 cases=$ir/cases
 # The tree's gen_init_cpio is built for the chroot's libc: build one for here.
 cc -O2 -o "$work/bin/gen_init_cpio" "$srcA/usr/gen_init_cpio.c"
-GEN_INIT_CPIO=$work/bin/gen_init_cpio boot_initramfs "$ir" "$srcA" "$rootA" "$release" "$busybox" "$mh" "$work/verify.json" ||
+# kmod's modprobe loads every module (the chroot's kmod, which hands .ko.zst
+# files to the kernel to decompress).
+KMOD_ROOT=${MODHASHES_BAZEL_HOME:-/var/tmp/modhashes-bazel}/chroot BOOT_MODPROBE_ALL=1 \
+	GEN_INIT_CPIO=$work/bin/gen_init_cpio boot_initramfs "$ir" "$srcA" "$debroot" "$release" "$busybox" "$mh" "$work/verify.json" ||
 	die "initramfs"
 
-phase "boot A in qemu-system-x86_64 (TCG)"
+phase "boot A's linux-image package in qemu-system-x86_64 (TCG)"
+cmp -s "$deb/image/boot/vmlinuz-$release" "$srcA/arch/x86/boot/bzImage" || die "the packaged vmlinuz is not A's bzImage"
 log=$work/serial.log
 rm -f "$log"
 timeout 300 qemu-system-x86_64 -accel tcg -m 256M -smp 1 -nodefaults -display none \
 	-no-reboot -serial "file:$log" \
-	-kernel "$srcA/arch/x86/boot/bzImage" -initrd "$ir/initramfs.cpio.gz" \
-	-append "console=ttyS0 loglevel=7 panic=-1" || die "qemu failed or timed out (log: $log)"
+	-kernel "$deb/image/boot/vmlinuz-$release" -initrd "$ir/initramfs.cpio.gz" \
+	-append "console=ttyS0 loglevel=7 panic=-1 module.sig_enforce=1" || die "qemu failed or timed out (log: $log)"
 echo "serial console: $log ($(wc -l < "$log") lines)"
 grep -E 'E2E|Loading of|insmod|module hashes|Linux version' "$log" | head -60
 

@@ -2,48 +2,84 @@
 # for every architecture.
 #
 # boot_initramfs DIR OBJTREE MODROOT RELEASE BUSYBOX MODHASHES VERIFY_JSON
-#   DIR/cases lists what the guest loads, in order: three bad modules (one
-#   flipped byte, another module's proof, no trailer), made from OBJTREE's
-#   test modules, then every module installed under MODROOT/lib/modules/
-#   RELEASE in load order (dependencies first); VERIFY_JSON gets modhashes
-#   verify's prediction for each; DIR/initramfs.cpio.gz holds BUSYBOX, an
-#   init that insmods each case and logs the kernel's answer, and the
-#   modules. bootcheck.py reads .modinfo with $OBJCOPY (the target's).
+#   DIR/cases lists what the guest loads, in order: four bad modules (one
+#   flipped byte in an installed, maybe compressed, module; another module's
+#   proof; no trailer; an installed module stripped again), made from
+#   OBJTREE's test modules and the installed ones, then every module
+#   installed under MODROOT/lib/modules/RELEASE in load order (dependencies
+#   first); VERIFY_JSON gets modhashes verify's prediction for each;
+#   DIR/initramfs.cpio.gz holds BUSYBOX, an init that loads each case and
+#   logs the kernel's answer, and the modules. bootcheck.py reads .modinfo
+#   with $OBJCOPY (the target's), which also strips the fourth bad module.
 #   BOOT_MODPROBE names modules the guest loads last with modprobe (which
-#   loads their dependencies, from depmod's modules.dep); BOOT_EXTRA lists
-#   more installed modules (paths below MODROOT/lib/modules/RELEASE, e.g.
-#   out-of-tree ones in updates/) to insmod after the in-tree ones.
+#   loads their dependencies, from depmod's modules.dep); BOOT_MODPROBE_ALL=1
+#   loads every in-tree module with modprobe instead of insmod; BOOT_EXTRA
+#   lists more installed modules (paths below MODROOT/lib/modules/RELEASE,
+#   e.g. out-of-tree ones in updates/) to insmod after the in-tree ones;
+#   BOOT_OTHER lists NAME:EXPECT:FILE modules from outside the install
+#   (EXPECT ok, reject, or pkcs7: loads by a PKCS#7 signature, which
+#   modhashes verify cannot check) to insmod after those.
+#   KMOD_ROOT, a root directory with Debian's kmod (the Bazel chroot), puts
+#   kmod and its libraries into the initramfs for insmod and modprobe: kmod
+#   hands compressed modules to the kernel to decompress, busybox cannot.
 boot_initramfs() {
 	local ir=$1 out=$2 root=$3 release=$4 busybox=$5 mh=$6 json=$7
-	local mods=$3/lib/modules/$4 flip=$1/bad/test_bitops.ko f
+	local mods=$3/lib/modules/$4 f installed
 	rm -rf "$ir" && mkdir -p "$ir/bad"
-	cp "$mods/kernel/lib/test_bitops.ko" "$flip"
+	# As built to be installed: stripped at build time if configured.
+	built() { if [ -f "$out/$1.stripped" ]; then echo "$out/$1.stripped"; else echo "$out/$1"; fi; }
+	installed=$(ls "$mods/kernel/lib/test_bitops.ko"*)
+	local flip=$ir/bad/${installed##*/}
+	cp "$installed" "$flip"
 	python3 -c 'import sys
 with open(sys.argv[1], "r+b") as f:
     n = f.seek(0, 2) // 3
     f.seek(n); b = f.read(1); f.seek(n); f.write(bytes([b[0] ^ 1]))' "$flip"
-	cmp -s "$flip" "$mods/kernel/lib/test_bitops.ko" && { echo "the byte was not flipped" >&2; return 1; }
-	cat "$out/lib/test_hexdump.ko" "$out/lib/test_bitops.merkle" > "$ir/bad/test_hexdump.ko"
-	cp "$out/lib/test_module.ko" "$ir/bad/test_module.ko"
+	cmp -s "$flip" "$installed" && { echo "the byte was not flipped" >&2; return 1; }
+	cat "$(built lib/test_hexdump.ko)" "$out/lib/test_bitops.merkle" > "$ir/bad/test_hexdump.ko"
+	cp "$(built lib/test_module.ko)" "$ir/bad/test_module.ko"
+	# Stripping an installed module drops its proof (objcopy keeps only what
+	# the ELF headers describe).
+	installed=$(ls "$mods/kernel/lib/test_memcat_p.ko"*)
+	case $installed in
+	*.zst) zstd -qdc "$installed" ;;
+	*.xz) xz -dc "$installed" ;;
+	*.gz) gzip -dc "$installed" ;;
+	*) cat "$installed" ;;
+	esac > "$ir/bad/test_memcat_p.ko"
+	"${OBJCOPY:-objcopy}" --strip-unneeded "$ir/bad/test_memcat_p.ko"
 	{
-		echo "flipped-byte reject /bad/test_bitops.ko $ir/bad/test_bitops.ko"
+		echo "flipped-byte reject /bad/${flip##*/} $flip"
 		echo "other-proof reject /bad/test_hexdump.ko $ir/bad/test_hexdump.ko"
 		echo "unsigned reject /bad/test_module.ko $ir/bad/test_module.ko"
+		echo "stripped-after-install reject /bad/test_memcat_p.ko $ir/bad/test_memcat_p.ko"
 		# What modprobe loads: the named modules and their dependencies.
-		local m skip=" "
+		local m name skip=" "
 		for m in ${BOOT_MODPROBE:-}; do
-			skip+="$(grep -E "(^|/)$m\.ko:" "$mods/modules.dep" | tr -d :) "
+			skip+="$(grep -E "(^|/)$m\.ko(\.[a-z]+)?:" "$mods/modules.dep" | tr -d :) "
 		done
 		python3 "$(dirname "${BASH_SOURCE[0]}")/bootcheck.py" load-order "$out" "$mods" |
 			while read -r m; do
 				case $skip in *" kernel/$m "*) continue ;; esac
-				echo "$(basename "$m" .ko) ok /lib/modules/$release/kernel/$m $mods/kernel/$m"
+				name=${m##*/}
+				name=${name%.ko*}
+				if [ "${BOOT_MODPROBE_ALL:-0}" = 1 ]; then
+					echo "$name ok modprobe:$name $mods/kernel/$m"
+				else
+					echo "$name ok /lib/modules/$release/kernel/$m $mods/kernel/$m"
+				fi
 			done
 		for m in ${BOOT_EXTRA:-}; do
-			echo "$(basename "$m" .ko) ok /lib/modules/$release/$m $mods/$m"
+			name=${m##*/}
+			echo "${name%.ko*} ok /lib/modules/$release/$m $mods/$m"
+		done
+		for m in ${BOOT_OTHER:-}; do
+			mkdir -p "$ir/other"
+			cp "${m#*:*:}" "$ir/other/${m%%:*}.ko"
+			echo "${m%%:*} $(echo "$m" | cut -d: -f2) /other/${m%%:*}.ko $ir/other/${m%%:*}.ko"
 		done
 		for m in ${BOOT_MODPROBE:-}; do
-			f=$(grep -E "(^|/)$m\.ko:" "$mods/modules.dep" | cut -d: -f1)
+			f=$(grep -E "(^|/)$m\.ko(\.[a-z]+)?:" "$mods/modules.dep" | cut -d: -f1)
 			echo "$m ok modprobe:$m $mods/$f"
 		done
 	} > "$ir/cases"
@@ -58,11 +94,15 @@ echo "E2E sig_enforce=$(/bin/busybox cat /sys/module/module/parameters/sig_enfor
 # insmod logged from the ring buffer instead.
 /bin/busybox dmesg -n 1
 /bin/busybox dmesg -c > /dev/null
+# kmod if it is here: it hands compressed modules to the kernel.
+kmod=/bin/busybox
+[ -x /sbin/kmod ] && kmod=/sbin/kmod
+echo "E2E loader=$kmod"
 while read -r name expect guest host; do
 	echo "E2E-LOAD $name $guest"
 	case $guest in
-	modprobe:*) /bin/busybox modprobe "${guest#modprobe:}" 2>&1 ;;
-	*) /bin/busybox insmod "$guest" 2>&1 ;;
+	modprobe:*) $kmod modprobe "${guest#modprobe:}" 2>&1 ;;
+	*) $kmod insmod "$guest" 2>&1 ;;
 	esac
 	rc=$?
 	/bin/busybox dmesg -c | /bin/busybox sed 's/^/E2E-KMSG /'
@@ -83,10 +123,50 @@ INIT
 		echo "file /init $ir/init 0755 0 0"
 		echo "file /cases $ir/cases 0644 0 0"
 		echo "dir /bad 0755 0 0"
-		for f in "$ir"/bad/*.ko; do echo "file /bad/$(basename "$f") $f 0644 0 0"; done
+		for f in "$ir"/bad/*; do echo "file /bad/$(basename "$f") $f 0644 0 0"; done
+		if [ -d "$ir/other" ]; then
+			echo "dir /other 0755 0 0"
+			for f in "$ir"/other/*; do echo "file /other/$(basename "$f") $f 0644 0 0"; done
+		fi
+		[ -z "${KMOD_ROOT:-}" ] || kmod_files "$KMOD_ROOT"
 		(cd "$root" && find lib -type d | sort | sed 's|^\(.*\)$|dir /\1 0755 0 0|')
 		(cd "$root" && find lib -type f | sort | sed "s|^\(.*\)$|file /\1 $root/\1 0644 0 0|")
 	} > "$ir/list"
 	"${GEN_INIT_CPIO:-$out/usr/gen_init_cpio}" -t 0 "$ir/list" | gzip -n -9 > "$ir/initramfs.cpio.gz"
 	ls -l "$ir/initramfs.cpio.gz"
+}
+
+# kmod_files ROOT: gen_init_cpio lines for ROOT's kmod as /sbin/kmod, the
+# libraries it links (and dlopens, for zstd and xz) and the dynamic loader,
+# at the paths they have in ROOT.
+kmod_files() {
+	local root=$1 todo=(usr/bin/kmod) seen=" " f lib dir part interp
+	echo "dir /sbin 0755 0 0"
+	echo "file /sbin/kmod $root/usr/bin/kmod 0755 0 0"
+	interp=$(readelf -l "$root/usr/bin/kmod" | sed -n 's/.*Requesting program interpreter: \(.*\)]/\1/p')
+	todo+=("${interp#/}")
+	for lib in libzstd.so.1 liblzma.so.5; do
+		for dir in usr/lib/x86_64-linux-gnu lib/x86_64-linux-gnu; do
+			[ -e "$root/$dir/$lib" ] && { todo+=("$dir/$lib"); break; }
+		done
+	done
+	while [ ${#todo[@]} -gt 0 ]; do
+		f=${todo[0]}
+		todo=("${todo[@]:1}")
+		case $seen in *" $f "*) continue ;; esac
+		seen+="$f "
+		if [ "$f" != usr/bin/kmod ]; then
+			dir=
+			for part in $(dirname "$f" | tr / ' '); do
+				dir+=/$part
+				echo "dir $dir 0755 0 0"
+			done
+			echo "file /$f $(realpath "$root/$f") 0755 0 0"
+		fi
+		for lib in $(readelf -d "$root/$f" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+			for dir in usr/lib/x86_64-linux-gnu lib/x86_64-linux-gnu; do
+				[ -e "$root/$dir/$lib" ] && { todo+=("$dir/$lib"); break; }
+			done
+		done
+	done
 }

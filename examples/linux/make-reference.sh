@@ -38,16 +38,27 @@ kmake() { make -C "$src" -j"$jobs" KCFLAGS="$map" KAFLAGS="$map" "$@"; }
 ext_map="$map -fdebug-prefix-map=$ext=/usr/src/external"
 make -C "$src" -j"$jobs" KCFLAGS="$ext_map" KAFLAGS="$ext_map" M="$ext" modules
 
+# With CONFIG_MODULE_INSTALL_STRIP="1" (strip_modules in the rules) the
+# modules are hashed and installed stripped: the in-tree ones as the driver
+# stripped them (.ko.stripped), hello with the same strip.
+suffix=.ko
+if grep -qx 'CONFIG_MODULE_INSTALL_STRIP="1"' "$src/.config"; then
+	suffix=.ko.stripped
+	while read -r o; do
+		strip --strip-debug -o "$ext/${o%.o}.ko.stripped" "$ext/${o%.o}.ko"
+	done <"$ext/modules.order"
+fi
+
 # One tree over the in-tree modules and the out-of-tree one (installed to
 # updates/, kbuild's INSTALL_MOD_DIR for M=), as kernel_modules_set lays out.
 mkdir -p "$set/include/config" "$set/updates"
 cp "$src/modules.order" "$set/modules.order"
 while read -r o; do
 	mkdir -p "$set/$(dirname "$o")"
-	ln -s "$src/${o%.o}.ko" "$set/${o%.o}.ko"
+	ln -s "$src/${o%.o}$suffix" "$set/${o%.o}.ko"
 done <"$src/modules.order"
 while read -r o; do
-	ln -s "$ext/${o%.o}.ko" "$set/updates/${o%.o}.ko"
+	ln -s "$ext/${o%.o}$suffix" "$set/updates/${o%.o}.ko"
 	echo "updates/${o%.o}.ko" >>"$set/modules.order"
 done <"$ext/modules.order"
 cp "$src/include/config/kernel.release" "$set/include/config/"
@@ -62,5 +73,10 @@ kmake -o vmlinux bzImage
 
 kmake modules_install INSTALL_MOD_PATH="$root"
 kmake M="$ext" modules_install INSTALL_MOD_PATH="$root"
-"$mh" install --objtree "$set" --dest "$root"
+compress=none
+for c in gzip xz zstd; do
+	grep -qx "CONFIG_MODULE_COMPRESS_${c^^}=y" "$src/.config" && compress=$c
+done
+# The encoder of kernel_modules_install, which cannot run the host's zstd.
+"$mh" install --objtree "$set" --dest "$root" --compress "$compress" --builtin-encoder
 echo $(($(date +%s) - t0)) >"$work/time"

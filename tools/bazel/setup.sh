@@ -43,6 +43,8 @@ CHROOT_PACKAGES=(
 	zstd xz-utils
 	# kbuild's host toolchain (rules/private/kbuild.bzl)
 	make bc flex bison libelf-dev libssl-dev dwarves kmod cpio patch binutils
+	# the kernel's package targets (make bindeb-pkg, binrpm-pkg) in examples/linux/e2e.sh
+	dpkg-dev debhelper rsync libdw-dev rpm
 )
 
 say() { printf 'setup: %s\n' "$*" >&2; }

@@ -202,7 +202,7 @@ modules | external)
 	fi
 	strip=
 	if [ -n "${KBUILD_STRIP_MODULES:-}" ]; then
-		strip=$(kmake -s --no-print-directory run-command KBUILD_RUN_COMMAND='echo $STRIP')
+		strip=$(kmake -s --no-print-directory run-command KBUILD_RUN_COMMAND='echo $(STRIP)')
 	fi
 	for m in "$@"; do
 		mkdir -p "$out/$(dirname "$m")"

@@ -94,15 +94,16 @@ echo "E2E sig_enforce=$(/bin/busybox cat /sys/module/module/parameters/sig_enfor
 # insmod logged from the ring buffer instead.
 /bin/busybox dmesg -n 1
 /bin/busybox dmesg -c > /dev/null
-# kmod if it is here: it hands compressed modules to the kernel.
-kmod=/bin/busybox
-[ -x /sbin/kmod ] && kmod=/sbin/kmod
-echo "E2E loader=$kmod"
+# kmod if it is here (it hands compressed modules to the kernel), which
+# is insmod and modprobe by the name it is run as.
+insmod="/bin/busybox insmod" modprobe="/bin/busybox modprobe"
+[ -x /sbin/kmod ] && insmod=/sbin/insmod modprobe=/sbin/modprobe
+echo "E2E loader=$insmod, $modprobe"
 while read -r name expect guest host; do
 	echo "E2E-LOAD $name $guest"
 	case $guest in
-	modprobe:*) $kmod modprobe "${guest#modprobe:}" 2>&1 ;;
-	*) $kmod insmod "$guest" 2>&1 ;;
+	modprobe:*) $modprobe "${guest#modprobe:}" 2>&1 ;;
+	*) $insmod "$guest" 2>&1 ;;
 	esac
 	rc=$?
 	/bin/busybox dmesg -c | /bin/busybox sed 's/^/E2E-KMSG /'
@@ -143,6 +144,8 @@ kmod_files() {
 	local root=$1 todo=(usr/bin/kmod) seen=" " f lib dir part interp
 	echo "dir /sbin 0755 0 0"
 	echo "file /sbin/kmod $root/usr/bin/kmod 0755 0 0"
+	echo "slink /sbin/insmod kmod 0777 0 0"
+	echo "slink /sbin/modprobe kmod 0777 0 0"
 	interp=$(readelf -l "$root/usr/bin/kmod" | sed -n 's/.*Requesting program interpreter: \(.*\)]/\1/p')
 	todo+=("${interp#/}")
 	for lib in libzstd.so.1 liblzma.so.5; do

@@ -450,7 +450,10 @@ else fail "linux-image-dbg: vmlinux is not the final vmlinux"; fi
 # find-debuginfo strip the installed modules (it would cut off the
 # proofs); modules_install writes them as the build stripped them.
 phase "make binrpm-pkg (A)"
-rm -rf "$srcA/rpmbuild"
+# The spec's release, which it builds with as KBUILD_BUILD_VERSION, is
+# scripts/build-version: 1 + .version, so 1 without .version (as the
+# kernel was built); with another, kbuild would relink vmlinux.
+rm -rf "$srcA/rpmbuild" "$srcA/.version"
 makeA binrpm-pkg > "$work/a/binrpm-pkg.log" 2>&1 ||
 	{ tail -40 "$work/a/binrpm-pkg.log"; die "make binrpm-pkg failed (log $work/a/binrpm-pkg.log)"; }
 ls -l "$srcA"/rpmbuild/RPMS/*/ | tail -n +2

@@ -289,9 +289,11 @@ EOF
 		local ext=$work/$a/dkms-hello
 		rm -rf "$ext" && cp -r "$here/hello" "$ext"
 		kmake "$a" M="$ext" modules > "$root/dkms.log" 2>&1 || { cat "$root/dkms.log"; die "$a: make M= failed"; }
-		cp "$ext/modhashes_hello.ko" "$ext/unsigned.ko"
-		"$out/scripts/sign-file" sha256 "$dkms/key.pem" "$dkms/cert.pem" "$ext/modhashes_hello.ko" "$ext/signed.ko"
-		other="dkms-signed:pkcs7:$ext/signed.ko dkms-unsigned:reject:$ext/unsigned.ko"
+		mkdir -p "$ext/signed" "$ext/unsigned"
+		cp "$ext/modhashes_hello.ko" "$ext/unsigned/"
+		"$out/scripts/sign-file" sha256 "$dkms/key.pem" "$dkms/cert.pem" "$ext/modhashes_hello.ko" \
+			"$ext/signed/modhashes_hello.ko"
+		other="dkms-signed:pkcs7:$ext/signed/modhashes_hello.ko dkms-unsigned:reject:$ext/unsigned/modhashes_hello.ko"
 	fi
 
 	phase "$a: initramfs with the installed modules and four bad ones"

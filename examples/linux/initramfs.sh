@@ -16,7 +16,7 @@
 #   loads every in-tree module with modprobe instead of insmod; BOOT_EXTRA
 #   lists more installed modules (paths below MODROOT/lib/modules/RELEASE,
 #   e.g. out-of-tree ones in updates/) to insmod after the in-tree ones;
-#   BOOT_OTHER lists NAME:EXPECT:FILE modules from outside the install
+#   BOOT_OTHER lists CASE:EXPECT:FILE modules from outside the install
 #   (EXPECT ok, reject, or pkcs7: loads by a PKCS#7 signature, which
 #   modhashes verify cannot check) to insmod after those.
 #   KMOD_ROOT, a root directory with Debian's kmod (the Bazel chroot), puts
@@ -73,10 +73,13 @@ with open(sys.argv[1], "r+b") as f:
 			name=${m##*/}
 			echo "${name%.ko*} ok /lib/modules/$release/$m $mods/$m"
 		done
+		# Each in a directory of its own, under its file name (which
+		# bootcheck.py takes for the module's name).
 		for m in ${BOOT_OTHER:-}; do
-			mkdir -p "$ir/other"
-			cp "${m#*:*:}" "$ir/other/${m%%:*}.ko"
-			echo "${m%%:*} $(echo "$m" | cut -d: -f2) /other/${m%%:*}.ko $ir/other/${m%%:*}.ko"
+			f=${m#*:*:}
+			mkdir -p "$ir/other/${m%%:*}"
+			cp "$f" "$ir/other/${m%%:*}/"
+			echo "${m%%:*} $(echo "$m" | cut -d: -f2) /other/${m%%:*}/${f##*/} $ir/other/${m%%:*}/${f##*/}"
 		done
 		for m in ${BOOT_MODPROBE:-}; do
 			f=$(grep -E "(^|/)$m\.ko(\.[a-z]+)?:" "$mods/modules.dep" | cut -d: -f1)
@@ -126,8 +129,8 @@ INIT
 		echo "dir /bad 0755 0 0"
 		for f in "$ir"/bad/*; do echo "file /bad/$(basename "$f") $f 0644 0 0"; done
 		if [ -d "$ir/other" ]; then
-			echo "dir /other 0755 0 0"
-			for f in "$ir"/other/*; do echo "file /other/$(basename "$f") $f 0644 0 0"; done
+			(cd "$ir" && find other -type d | sort | sed 's|^\(.*\)$|dir /\1 0755 0 0|')
+			(cd "$ir" && find other -type f | sort | sed "s|^\(.*\)$|file /\1 $ir/\1 0644 0 0|")
 		fi
 		[ -z "${KMOD_ROOT:-}" ] || kmod_files "$KMOD_ROOT"
 		(cd "$root" && find lib -type d | sort | sed 's|^\(.*\)$|dir /\1 0755 0 0|')

@@ -149,7 +149,17 @@ func Expand(paths []string) ([]string, error) {
 			if err != nil {
 				return err
 			}
-			if d.Type().IsRegular() && slices.ContainsFunc(ModuleSuffixes, func(s string) bool { return strings.HasSuffix(name, s) }) {
+			if !slices.ContainsFunc(ModuleSuffixes, func(s string) bool { return strings.HasSuffix(name, s) }) {
+				return nil
+			}
+			// A link to a regular file counts (Bazel's trees and runfiles are links).
+			if d.Type()&fs.ModeSymlink != 0 {
+				if fi, err := os.Stat(name); err == nil && fi.Mode().IsRegular() {
+					found = append(found, name)
+				}
+				return nil
+			}
+			if d.Type().IsRegular() {
 				found = append(found, name)
 			}
 			return nil

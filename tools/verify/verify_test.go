@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -366,4 +367,35 @@ func FuzzStreamedCheck(f *testing.F) {
 			t.Fatalf("with %d bytes of tail: %v (%s), whole: %v (%s)", len(tail), r.Code, r.Reason, want.Code, want.Reason)
 		}
 	})
+}
+
+// TestExpandFollowsLinks: a directory of links to modules, as Bazel's tree
+// artifacts and runfiles are, is a directory of modules; a dangling link
+// and a link to a directory are not modules.
+func TestExpandFollowsLinks(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "real.ko")
+	if err := os.WriteFile(target, []byte("module"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tree := filepath.Join(dir, "tree")
+	for name, to := range map[string]string{
+		"a.ko":        target,
+		"dangling.ko": filepath.Join(dir, "missing.ko"),
+		"dir.ko":      dir,
+	} {
+		if err := os.MkdirAll(tree, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(to, filepath.Join(tree, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := Expand([]string{tree})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{filepath.Join(tree, "a.ko")}; !slices.Equal(got, want) {
+		t.Errorf("Expand = %q, want %q", got, want)
+	}
 }

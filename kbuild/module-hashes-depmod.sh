@@ -14,4 +14,4 @@ set -e
 unset MAKEFLAGS MFLAGS MAKELEVEL
 make -s -C "$MODHASHES_O" -f "$MODHASHES_MK" KSRC="$MODHASHES_KSRC" O="$MODHASHES_O" \
 	MODHASHES="$MODHASHES" MODHASHES_STAGE=2 __modules_install
-exec "${MODHASHES_DEPMOD:-depmod}" "$@"
+exec depmod "$@"

@@ -47,25 +47,8 @@ trap 'rm -rf "$work"' EXIT
 mh=$work/modhashes
 bf=$work/benchfloor
 
-# The seed's generator, built as kbuild builds it (HOSTCC -O2, libcrypto).
-# Its "ssl-common.h" (from the kernel's scripts/) is not in the series: the
-# stand-in defines the one macro it uses, and EVP_MD_CTX_get_size_ex for
-# OpenSSL before 3.4.
-mkdir "$work/seed"
-awk 'f && /^diff --git/ {exit} f && /^\+/ {print substr($0, 2)} /^\+\+\+ b\/scripts\/modules-merkle-tree\.c$/ {f=1}' \
-	"$patch" > "$work/seed/modules-merkle-tree.c"
-[ -s "$work/seed/modules-merkle-tree.c" ] || { echo "no scripts/modules-merkle-tree.c in $patch" >&2; exit 1; }
-cat > "$work/seed/ssl-common.h" <<'EOF'
-#include <err.h>
-#include <openssl/err.h>
-#define ERR(cond, ...) do { if (cond) { ERR_print_errors_fp(stderr); errx(1, __VA_ARGS__); } } while (0)
-#ifndef EVP_MD_CTX_get_size_ex
-#define EVP_MD_CTX_get_size_ex(ctx) EVP_MD_CTX_get_size(ctx)
-#endif
-EOF
-gcc -O2 -I"$work/seed" $(pkg-config --cflags libcrypto) -o "$work/seed/modules-merkle-tree" \
-	"$work/seed/modules-merkle-tree.c" $(pkg-config --libs libcrypto)
-seedgen=$work/seed/modules-merkle-tree
+# The seed's generator, built as kbuild builds it (tools/build-seedgen.sh).
+seedgen=$("$top/tools/build-seedgen.sh" "$patch" "$work/seed")
 
 # The object tree of modules as built: distributions sign their modules
 # (PKCS#7 trailers), kbuild hashes them unsigned. Then hard-linked copies of

@@ -126,9 +126,6 @@ phase "strip_modules: stripped modules hashed, the unstripped ones a debug outpu
 "$bazel" build --config=ci "${remote[@]}" --output_groups=unstripped_modules \
 	//examples/linux:kernel //examples/linux:hello >"$work/bazel-debug.log" 2>&1 ||
 	{ tail -20 "$work/bazel-debug.log"; die "building the unstripped modules failed"; }
-# The host's readelf may exit 1 on notes of the chroot's newer binutils:
-# only what it prints counts.
-build_id() { { readelf -n "$1" 2>/dev/null || true; } | sed -n 's/^ *Build ID: //p'; }
 has_debug_info() { { readelf -S -W "$1" 2>/dev/null || true; } | grep -q ' \.debug_info '; }
 bad=
 n=0

@@ -253,15 +253,6 @@ fi
 # install-time strip (cp, then $(STRIP) --strip-debug) writes, keep the
 # module's build ID, and be what was installed (with its proof).
 phase "stripped at build time"
-# An installed module's bytes, decompressed as the kernel would.
-plain() { # FILE
-	case $1 in
-	*.zst) zstd -qdc "$1" ;;
-	*.xz) xz -dc "$1" ;;
-	*.gz) gzip -dc "$1" ;;
-	*) cat "$1" ;;
-	esac
-}
 strip_check() { # NAME TREE MODDIR
 	local name=$1 src=$2 mods=$3 bad= n=0 o m t=$work/strip.tmp
 	while read -r o; do
@@ -270,8 +261,7 @@ strip_check() { # NAME TREE MODDIR
 		cp "$src/$m.ko" "$t"
 		kin strip --strip-debug "$t"
 		cmp -s "$t" "$src/$m.ko.stripped" || bad+=" $m(strip)"
-		[ "$(readelf -n "$src/$m.ko" | sed -n 's/^ *Build ID: //p')" = \
-			"$(readelf -n "$src/$m.ko.stripped" | sed -n 's/^ *Build ID: //p')" ] || bad+=" $m(build-id)"
+		[ "$(build_id "$src/$m.ko")" = "$(build_id "$src/$m.ko.stripped")" ] || bad+=" $m(build-id)"
 		# The installed module is the stripped one with its proof appended.
 		cmp -s <(cat "$src/$m.ko.stripped" "$src/$m.merkle") <(plain "$(ls "$mods/kernel/$m".ko*)") || bad+=" $m(installed)"
 	done < "$src/modules.order"
@@ -433,9 +423,9 @@ while read -r f; do
 	m=${m%.ko*}.ko
 	n=$((n + 1))
 	plain "$f" > "$work/deb-module.tmp"
-	id=$({ readelf -n "$work/deb-module.tmp" 2>/dev/null || true; } | sed -n 's/^ *Build ID: //p')
+	id=$(build_id "$work/deb-module.tmp")
 	link=$dbgroot/.build-id/${id:0:2}/${id:2}.debug
-	[ -n "$id" ] && [ -f "$link" ] && [ "$(readelf -n "$link" | sed -n 's/^ *Build ID: //p')" = "$id" ] &&
+	[ -n "$id" ] && [ -f "$link" ] && [ "$(build_id "$link")" = "$id" ] &&
 		[ "$(realpath "$link")" = "$(realpath "$dbgroot/lib/modules/$release/kernel/$m")" ] || bad+=" $m"
 	{ readelf -S -W "$link" 2>/dev/null || true; } | grep -q ' \.debug_info ' || bad+=" $m(no-debug-info)"
 done < <(find "$debmods/kernel" -name '*.ko*' | sort)

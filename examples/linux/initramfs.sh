@@ -1,5 +1,5 @@
-# Sourced by e2e.sh and cross.sh: the initramfs of the boot check, the same
-# for every architecture.
+# Sourced by e2e.sh, cross.sh and bazel.sh: the initramfs of the boot check,
+# the same for every architecture, and the module helpers they share.
 #
 # boot_initramfs DIR OBJTREE MODROOT RELEASE BUSYBOX MODHASHES VERIFY_JSON
 #   DIR/cases lists what the guest loads, in order: four bad modules (one
@@ -22,6 +22,20 @@
 #   KMOD_ROOT, a root directory with Debian's kmod (the Bazel chroot), puts
 #   kmod and its libraries into the initramfs for insmod and modprobe: kmod
 #   hands compressed modules to the kernel to decompress, busybox cannot.
+# plain FILE: an installed module's bytes, decompressed as the kernel would.
+plain() {
+	case $1 in
+	*.zst) zstd -qdc "$1" ;;
+	*.xz) xz -dc "$1" ;;
+	*.gz) gzip -dc "$1" ;;
+	*) cat "$1" ;;
+	esac
+}
+
+# build_id FILE: its GNU build ID. The host's readelf may exit 1 on notes of
+# the chroot's newer binutils: only what it prints counts.
+build_id() { { readelf -n "$1" 2>/dev/null || true; } | sed -n 's/^ *Build ID: //p'; }
+
 boot_initramfs() {
 	local ir=$1 out=$2 root=$3 release=$4 busybox=$5 mh=$6 json=$7
 	local mods=$3/lib/modules/$4 f installed
@@ -40,13 +54,7 @@ with open(sys.argv[1], "r+b") as f:
 	cp "$(built lib/test_module.ko)" "$ir/bad/test_module.ko"
 	# Stripping an installed module drops its proof (objcopy keeps only what
 	# the ELF headers describe).
-	installed=$(ls "$mods/kernel/lib/test_memcat_p.ko"*)
-	case $installed in
-	*.zst) zstd -qdc "$installed" ;;
-	*.xz) xz -dc "$installed" ;;
-	*.gz) gzip -dc "$installed" ;;
-	*) cat "$installed" ;;
-	esac > "$ir/bad/test_memcat_p.ko"
+	plain "$(ls "$mods/kernel/lib/test_memcat_p.ko"*)" > "$ir/bad/test_memcat_p.ko"
 	"${OBJCOPY:-objcopy}" --strip-unneeded "$ir/bad/test_memcat_p.ko"
 	{
 		echo "flipped-byte reject /bad/${flip##*/} $flip"
@@ -151,10 +159,11 @@ kmod_files() {
 	echo "slink /sbin/modprobe kmod 0777 0 0"
 	interp=$(readelf -l "$root/usr/bin/kmod" | sed -n 's/.*Requesting program interpreter: \(.*\)]/\1/p')
 	todo+=("${interp#/}")
+	# A library's path in ROOT, for the dynamic loader's default directories.
+	lib_path() { local dir; for dir in usr/lib/x86_64-linux-gnu lib/x86_64-linux-gnu; do
+		[ -e "$root/$dir/$1" ] && { echo "$dir/$1"; return; }; done; }
 	for lib in libzstd.so.1 liblzma.so.5; do
-		for dir in usr/lib/x86_64-linux-gnu lib/x86_64-linux-gnu; do
-			[ -e "$root/$dir/$lib" ] && { todo+=("$dir/$lib"); break; }
-		done
+		todo+=($(lib_path "$lib"))
 	done
 	while [ ${#todo[@]} -gt 0 ]; do
 		f=${todo[0]}
@@ -170,9 +179,7 @@ kmod_files() {
 			echo "file /$f $(realpath "$root/$f") 0755 0 0"
 		fi
 		for lib in $(readelf -d "$root/$f" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
-			for dir in usr/lib/x86_64-linux-gnu lib/x86_64-linux-gnu; do
-				[ -e "$root/$dir/$lib" ] && { todo+=("$dir/$lib"); break; }
-			done
+			todo+=($(lib_path "$lib"))
 		done
 	done
 }

@@ -17,8 +17,13 @@ func TestSource(t *testing.T) {
 	c := filepath.Join(dir, "root.c")
 	os.WriteFile(bin, want.Binary(binary.BigEndian), 0o644)
 	os.WriteFile(c, want.CSource(), 0o644)
+	// Only the identification bytes of a target are read: a big-endian one.
+	be := filepath.Join(dir, "be.elf")
+	os.WriteFile(be, append([]byte("\x7fELF\x02\x02\x01"), make([]byte, 57)...), 0o644)
+	notELF := filepath.Join(dir, "not.elf")
+	os.WriteFile(notELF, make([]byte, 64), 0o644)
 
-	for _, s := range []hashesroot.Source{{Bin: bin, Endian: "big"}, {C: c}} {
+	for _, s := range []hashesroot.Source{{Bin: bin, Endian: "big"}, {Bin: bin, Target: be}, {C: c}} {
 		got, err := s.Load()
 		if err != nil || got != want {
 			t.Errorf("%+v: Load = %+v, %v", s, got, err)
@@ -32,6 +37,9 @@ func TestSource(t *testing.T) {
 		{hashesroot.Source{Bin: bin}, "need their byte order"},
 		{hashesroot.Source{C: c, Endian: "big"}, "goes with raw root bytes"},
 		{hashesroot.Source{Bin: bin, Endian: "pdp"}, `byte order "pdp"`},
+		{hashesroot.Source{Bin: bin, Endian: "big", Target: be}, "exclude each other: name the byte order once"},
+		{hashesroot.Source{C: c, Target: be}, "goes with raw root bytes"},
+		{hashesroot.Source{Bin: bin, Target: notELF}, "not.elf: not an ELF file"},
 		{hashesroot.Source{}, "no root given"},
 		{hashesroot.Source{Vmlinux: filepath.Join(dir, "none")}, "none"},
 	} {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math/bits"
 
@@ -14,9 +15,8 @@ func init() {
 }
 
 func runFinalize(args []string) error {
-	fs := newFlags("finalize", "finalize [--root-bin FILE | --root-c FILE] [--keep-modinfo] [--keep-relocs] [--strip-symbol GLOB]... [--in-place] [--allow-placeholder] IN OUT")
-	rootBin := fs.String("root-bin", "", "write the 36-byte root from `FILE` (raw, in the target's byte order) into .module_hashes")
-	rootC := fs.String("root-c", "", "write the root from the C source `FILE` 'tree --root-c' writes")
+	fs := newFlags("finalize", "finalize [--root-bin FILE [--endian E | --target ELF] | --root-c FILE] [--keep-modinfo] [--keep-relocs] [--strip-symbol GLOB]... [--in-place] [--allow-placeholder] IN OUT")
+	src := addRootFlags(fs, rootFinalize, ", and write it into IN's .module_hashes")
 	keepModinfo := fs.Bool("keep-modinfo", false, "keep the .modinfo section")
 	keepRelocs := fs.Bool("keep-relocs", false, "keep the .rel*/.rela* sections (other than .rel*.dyn)")
 	strip := fs.StringArray("strip-symbol", nil, "also strip symbols matching `GLOB` unless a kept relocation needs them (repeatable; '!' excludes)")
@@ -28,38 +28,48 @@ func runFinalize(args []string) error {
 	if fs.NArg() != 2 {
 		return usageErrorf(fs, "want IN and OUT, got %d arguments", fs.NArg())
 	}
-	if *rootBin != "" && *rootC != "" {
-		return usageErrorf(fs, "--root-bin and --root-c exclude each other")
+	if err := src.Check(); err != nil && !errors.Is(err, hashesroot.ErrNoByteOrder) {
+		return usageErrorf(fs, "%v", err)
 	}
-	if *rootBin == "" && *rootC == "" && !*allowPlaceholder {
+	if !src.IsSet() && !*allowPlaceholder {
 		// Every caller (kbuild, the Bazel rules) passes the root; one
 		// that forgot it would build a kernel that loads no module.
 		return usageErrorf(fs, "no root given (--root-bin or --root-c); --allow-placeholder keeps the build's placeholder")
 	}
 	in, out := fs.Arg(0), fs.Arg(1)
 	opt := finalize.Options{KeepModinfo: *keepModinfo, KeepRelocs: *keepRelocs, StripSymbols: *strip}
-	switch {
-	case *rootC != "":
-		r, err := hashesroot.ReadCSourceFile(*rootC)
+	if src.IsSet() {
+		r, err := finalRoot(*src, in)
 		if err != nil {
-			return err
-		}
-		opt.Root = &r
-	case *rootBin != "":
-		order, err := hashesroot.TargetByteOrder(in)
-		if err != nil {
-			return err
-		}
-		r, err := hashesroot.ReadBinaryFile(*rootBin, order)
-		if err != nil {
-			return err
-		}
-		if err := plausibleOrder(r, order, *rootBin, in); err != nil {
 			return err
 		}
 		opt.Root = &r
 	}
 	return finalize.File(in, out, opt, *inPlace)
+}
+
+// finalRoot reads the root finalize writes into in: raw bytes are in in's
+// byte order, which a byte order given on the command line must match.
+func finalRoot(src hashesroot.Source, in string) (hashesroot.Root, error) {
+	if src.C != "" {
+		return hashesroot.ReadCSourceFile(src.C)
+	}
+	order, err := hashesroot.TargetByteOrder(in)
+	if err != nil {
+		return hashesroot.Root{}, err
+	}
+	named, err := src.ByteOrder()
+	if err != nil {
+		return hashesroot.Root{}, err
+	}
+	if named != nil && named != order {
+		return hashesroot.Root{}, fmt.Errorf("%s: the root is named %v, but %s is %v: root written for another target", src.Bin, named, in, order)
+	}
+	r, err := hashesroot.ReadBinaryFile(src.Bin, order)
+	if err != nil {
+		return hashesroot.Root{}, err
+	}
+	return r, plausibleOrder(r, order, src.Bin, in)
 }
 
 // plausibleOrder refuses a raw root whose levels field reads as an

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 
@@ -13,13 +12,16 @@ func init() {
 }
 
 func runInspect(args []string) error {
-	fs := newFlags("inspect", "inspect [--json] FILE...")
-	asJSON := fs.Bool("json", false, "print JSON (an array, one object per file)")
+	fs := newFlags("inspect", "inspect [-q | --json] FILE...")
+	out := addReportFlags(fs, "print nothing: the exit status tells whether every file is a vmlinux, module or proof that reads")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {
 		return usageErrorf(fs, "no files given")
+	}
+	if err := out.check(); err != nil {
+		return usageErrorf(fs, "%v", err)
 	}
 	reports := make([]*inspect.Report, 0, fs.NArg())
 	for _, name := range fs.Args() {
@@ -27,15 +29,14 @@ func runInspect(args []string) error {
 		if err != nil {
 			return err
 		}
-		if !*asJSON {
+		if out.text() {
 			fmt.Print(r.Text())
 		}
 		reports = append(reports, r)
 	}
-	if *asJSON {
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(reports)
+	if out.json {
+		// An array, one object per file.
+		return writeJSON(os.Stdout, reports)
 	}
 	return nil
 }

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/modhashes/modhashes/tools/compress"
-	"github.com/modhashes/modhashes/tools/hashesroot"
 	"github.com/modhashes/modhashes/tools/install"
 )
 
@@ -28,12 +27,11 @@ func runInstall(args []string) error {
 	comp := fs.String("compress", "none", "compress modules: none, gzip, xz or zstd")
 	fs.IntVarP(&opts.Jobs, "jobs", "j", 0, "modules installed in parallel (default: number of CPUs)")
 	fs.BoolVar(&opts.ReplaceSignature, "replace-signature", false, "drop a trailer a module already carries instead of refusing it")
-	var src hashesroot.Source
-	addRootFlags(fs, &src, " and require every proof to reach it (default: all modules must agree)")
+	src := addRootFlags(fs, rootRead, " and require every proof to reach it (default: all modules must agree)")
 	fs.BoolVar(&opts.BuiltinEncoder, "builtin-encoder", false, "compress gzip and xz too with the built-in pure-Go encoders even where the system's gzip and xz are installed (kbuild's; smaller files)")
 	fs.BoolVar(&opts.SystemEncoder, "system-encoder", false, "compress zstd too with the system's zstd, one process per module as kbuild does (kbuild's bytes; many times slower than the default built-in zstd encoder)")
-	verbose := fs.BoolP("verbose", "v", false, "print each installed file")
-	quiet := fs.BoolP("quiet", "q", false, "print nothing but errors: no progress, no summary")
+	out := addReportFlags(fs, "print nothing but errors: no progress, no summary")
+	out.addVerbose(fs, "print each installed file")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -50,6 +48,9 @@ func runInstall(args []string) error {
 	if err := src.Check(); err != nil {
 		return usageErrorf(fs, "%v", err)
 	}
+	if err := out.check(); err != nil {
+		return usageErrorf(fs, "%v", err)
+	}
 	if src.IsSet() {
 		root, err := src.Load()
 		if err != nil {
@@ -58,7 +59,7 @@ func runInstall(args []string) error {
 		opts.Root = &root
 	}
 	finish := func() {}
-	if !*quiet && isTerminal(os.Stderr) {
+	if !out.quiet && isTerminal(os.Stderr) {
 		p := newProgress(os.Stderr)
 		opts.Progress = p.update
 		finish = p.finish
@@ -69,10 +70,13 @@ func runInstall(args []string) error {
 	if err != nil {
 		return err
 	}
-	if *quiet {
+	if out.json {
+		return writeJSON(os.Stdout, installJSON(res))
+	}
+	if out.quiet {
 		return nil
 	}
-	if *verbose {
+	if out.verbose {
 		for _, m := range res.Modules {
 			fmt.Printf("INSTALL %s\n", m.Dst)
 		}
@@ -82,6 +86,27 @@ func runInstall(args []string) error {
 	}
 	fmt.Printf("installed %d modules in %s (root %s, %d levels), %s\n", len(res.Modules), res.ModDir, res.Root.Hash, res.Root.Levels, res.Encoder)
 	return nil
+}
+
+// installJSON is install --json's output.
+func installJSON(res *install.Result) any {
+	type module struct {
+		Module    string `json:"module"`
+		Installed string `json:"installed"`
+	}
+	mods := make([]module, len(res.Modules))
+	for i, m := range res.Modules {
+		mods[i] = module{m.Src, m.Dst}
+	}
+	return struct {
+		Release string   `json:"release"`
+		ModDir  string   `json:"moddir"`
+		Levels  uint32   `json:"levels"`
+		Root    string   `json:"root"`
+		Encoder string   `json:"encoder"`
+		Modules []module `json:"modules"`
+		Copied  []string `json:"copied"`
+	}{res.Release, res.ModDir, res.Root.Levels, res.Root.Hash.String(), res.Encoder.String(), mods, res.Copied}
 }
 
 // isTerminal: progress is for people watching, not for logs.

@@ -5,9 +5,6 @@ import (
 	"os"
 	"strings"
 
-	"github.com/spf13/pflag"
-
-	"github.com/modhashes/modhashes/tools/hashesroot"
 	"github.com/modhashes/modhashes/tools/verify"
 )
 
@@ -15,20 +12,10 @@ func init() {
 	register("verify", "tell whether a kernel would load modules, and why not", runVerify)
 }
 
-// addRootFlags adds the ways to name a root: --vmlinux, --root-bin with
-// --endian, --root-c. what ends each help text.
-func addRootFlags(fs *pflag.FlagSet, src *hashesroot.Source, what string) {
-	fs.StringVar(&src.Vmlinux, "vmlinux", "", "read the root from the .module_hashes section of this kernel image"+what)
-	fs.StringVar(&src.Bin, "root-bin", "", "read the root from these 36 raw bytes (needs --endian)"+what)
-	fs.StringVar(&src.Endian, "endian", "", "byte order of --root-bin: little or big")
-	fs.StringVar(&src.C, "root-c", "", "read the root from the C source the tree stage writes"+what)
-}
-
 func runVerify(args []string) error {
-	fs := newFlags("verify", "verify (--vmlinux FILE | --root-bin FILE --endian E | --root-c FILE) [--json] MODULE|DIR...")
-	var src hashesroot.Source
-	addRootFlags(fs, &src, "")
-	asJSON := fs.Bool("json", false, "print the results as JSON")
+	fs := newFlags("verify", "verify (--vmlinux FILE | --root-bin FILE (--endian E | --target ELF) | --root-c FILE) [-q | --json] MODULE|DIR...")
+	src := addRootFlags(fs, rootRead, "")
+	out := addReportFlags(fs, "print nothing: the exit status tells (as cmp -s)")
 	jobs := fs.IntP("jobs", "j", 0, "modules checked in parallel (default: number of CPUs)")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -39,8 +26,11 @@ func runVerify(args []string) error {
 	if err := src.Check(); err != nil {
 		return usageErrorf(fs, "%v", err)
 	}
+	if err := out.check(); err != nil {
+		return usageErrorf(fs, "%v", err)
+	}
 	if !src.IsSet() {
-		return usageErrorf(fs, "give the kernel's root: --vmlinux, --root-bin with --endian, or --root-c")
+		return usageErrorf(fs, "give the kernel's root: --vmlinux, --root-bin with --endian or --target, or --root-c")
 	}
 	// Exit status as cmp's: 0 every module loads, 1 some would be
 	// refused, 2 they could not be checked.
@@ -61,11 +51,12 @@ func runVerify(args []string) error {
 		return cannot(err)
 	}
 	n := verify.Failed(results)
-	if *asJSON {
+	switch {
+	case out.json:
 		if err := verify.WriteJSON(os.Stdout, root, results); err != nil {
 			return cannot(err)
 		}
-	} else {
+	case out.text():
 		for _, r := range results {
 			fmt.Println(r.String())
 		}

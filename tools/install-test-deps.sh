@@ -2,7 +2,7 @@
 # Installs, from Debian's packages and only when missing, the tools the Go
 # tests compare against: gcc and GNU binutils (objcopy is the reference for
 # finalize/strip), cross binutils for ELF32/ELF64 in both byte orders, the
-# gzip/xz/zstd tools and kmod's modinfo for compressed modules, OpenSSL and
+# gzip/xz/zstd tools, kmod's modinfo (compressed modules) and depmod, OpenSSL and
 # GNU time for the benchmarks. Idempotent; needs root when something is
 # missing.
 set -eu
@@ -18,6 +18,7 @@ for pair in \
 	xz:xz-utils \
 	zstd:zstd \
 	modinfo:kmod \
+	depmod:kmod \
 	openssl:openssl \
 	/usr/bin/time:time; do
 	cmd=${pair%%:*} pkg=${pair#*:}

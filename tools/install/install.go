@@ -16,9 +16,10 @@
 //  2. Each output is built, checked with the kernel's own decision
 //     (package verify, after decompression), and written atomically.
 //
-// Unlike kbuild, Install does not delete DEST/lib/modules/RELEASE/kernel
-// first; it removes only the other-compression variants of each module it
-// writes, so a module installed before as .ko.gz does not shadow a new .ko.xz.
+// Like kbuild, which deletes DEST/lib/modules/RELEASE/kernel first, Install
+// leaves no module there that is not in modules.order; but it removes them
+// only once the new modules are written (removeStale), under a lock on the
+// directory, so the directory never lacks a module.
 //
 // Modules are never stripped here: stripping after hashing breaks every
 // proof. Since kbuild strips at install time when INSTALL_MOD_STRIP is set,
@@ -113,6 +114,7 @@ type Result struct {
 	Encoder compress.Encoder // what compressed the modules
 	Modules []Module
 	Copied  []string // modules.order, modules.builtin* written under ModDir
+	Removed []string // stale files removed from ModDir (see removeStale)
 }
 
 // BuiltinFiles are copied from the object tree when present.
@@ -263,6 +265,9 @@ func Install(opts Options) (*Result, error) {
 		return nil, err
 	}
 	if err := res.copyLists(entries, opts); err != nil {
+		return nil, err
+	}
+	if err := res.removeStale(); err != nil {
 		return nil, err
 	}
 	return res, nil

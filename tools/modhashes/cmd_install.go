@@ -17,6 +17,17 @@ func init() {
 
 func runInstall(args []string) error {
 	fs := newFlags("install", "install [flags] --dest DIR")
+	abouts[fs] = `Installs every module of modules.order with its proof appended into
+DIR/lib/modules/RELEASE (kernel/ for in-tree modules, the line's own path
+for out-of-tree ones), and modules.order and modules.builtin* beside them.
+Nothing is written unless every module passes its checks.
+
+As make modules_install, which deletes lib/modules/RELEASE/kernel first, it
+leaves no module of an earlier build there: once the new modules are
+written, everything below kernel/ that it did not write is removed. Outside
+kernel/ (updates/, extra/) only modules carrying a proof for another tree
+are removed; signed or unsigned modules installed by others (DKMS) stay.
+With --depmod it then runs kmod's depmod as make modules_install does.`
 	var opts install.Options
 	fs.StringVar(&opts.ObjTree, "objtree", ".", "object tree holding modules.order, the modules and include/config/kernel.release")
 	fs.StringVar(&opts.Order, "order", "", "modules.order to read (default OBJTREE/modules.order)")
@@ -30,6 +41,7 @@ func runInstall(args []string) error {
 	src := addRootFlags(fs, rootRead, " and require every proof to reach it (default: all modules must agree)")
 	fs.BoolVar(&opts.BuiltinEncoder, "builtin-encoder", false, "compress gzip and xz too with the built-in pure-Go encoders even where the system's gzip and xz are installed (kbuild's; smaller files)")
 	fs.BoolVar(&opts.SystemEncoder, "system-encoder", false, "compress zstd too with the system's zstd, one process per module as kbuild does (kbuild's bytes; many times slower than the default built-in zstd encoder)")
+	depmod := fs.Bool("depmod", false, "then run kmod's depmod as make modules_install does: depmod -ae -F OBJTREE/System.map -b DIR RELEASE (without -e -F when there is no System.map; DEPMOD names another program)")
 	out := addReportFlags(fs, "print nothing but errors: no progress, no summary")
 	out.addVerbose(fs, "print each installed file")
 	if err := parse(fs, args); err != nil {
@@ -70,6 +82,12 @@ func runInstall(args []string) error {
 	if err != nil {
 		return err
 	}
+	// depmod's warnings (-e) are for the user, but stdout may be JSON.
+	if *depmod {
+		if err := install.Depmod(res, opts, os.Stderr, os.Stderr); err != nil {
+			return err
+		}
+	}
 	if out.json {
 		return writeJSON(os.Stdout, installJSON(res))
 	}
@@ -83,8 +101,15 @@ func runInstall(args []string) error {
 		for _, c := range res.Copied {
 			fmt.Printf("INSTALL %s\n", c)
 		}
+		for _, r := range res.Removed {
+			fmt.Printf("REMOVE  %s\n", r)
+		}
 	}
-	fmt.Printf("installed %d modules in %s (root %s, %d levels), %s\n", len(res.Modules), res.ModDir, res.Root.Hash, res.Root.Levels, res.Encoder)
+	removed := ""
+	if len(res.Removed) > 0 {
+		removed = fmt.Sprintf("; removed %d stale files", len(res.Removed))
+	}
+	fmt.Printf("installed %d modules in %s (root %s, %d levels), %s%s\n", len(res.Modules), res.ModDir, res.Root.Hash, res.Root.Levels, res.Encoder, removed)
 	return nil
 }
 
@@ -106,7 +131,8 @@ func installJSON(res *install.Result) any {
 		Encoder string   `json:"encoder"`
 		Modules []module `json:"modules"`
 		Copied  []string `json:"copied"`
-	}{res.Release, res.ModDir, res.Root.Levels, res.Root.Hash.String(), res.Encoder.String(), mods, res.Copied}
+		Removed []string `json:"removed"`
+	}{res.Release, res.ModDir, res.Root.Levels, res.Root.Hash.String(), res.Encoder.String(), mods, res.Copied, res.Removed}
 }
 
 // isTerminal: progress is for people watching, not for logs.

@@ -4,6 +4,7 @@ import (
 	"debug/elf"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/modhashes/modhashes/tools/hashesroot"
 	"github.com/modhashes/modhashes/tools/inspect/testelf"
 	"github.com/modhashes/modhashes/tools/internal/testfs"
+	"github.com/modhashes/modhashes/tools/verify"
 )
 
 // installVector runs tree and install on a copy of a vector and returns the
@@ -234,5 +236,48 @@ func TestInstallSummaryQuietProgress(t *testing.T) {
 	p.finish()
 	if s := b.String(); !strings.HasPrefix(s, "\rinstalling modules: 1 of 3") || !strings.Contains(s, "3 of 3") || !strings.HasSuffix(s, "\r\033[K") {
 		t.Errorf("progress wrote %q", s)
+	}
+}
+
+// install --depmod runs depmod (here a stand-in named by DEPMOD, as for
+// kbuild; install's tests run kmod's) with kbuild's arguments; a reinstall
+// removes the earlier build's modules and says so.
+func TestInstallDepmodAndStale(t *testing.T) {
+	objtree := copyVector(t, "n05")
+	if r := modhashes(t, objtree, "tree", "-q"); r.code != 0 {
+		t.Fatalf("tree: %+v", r)
+	}
+	bin := t.TempDir()
+	fake := filepath.Join(bin, "depmod")
+	os.WriteFile(fake, []byte("#!/bin/sh\necho \"$@\" >> \"$0.args\"\n"), 0o755)
+	dest := t.TempDir()
+	install := []string{"install", "--dest", dest, "--kernel-release", "r", "--depmod"}
+	if r := modhashesEnv(t, objtree, []string{"DEPMOD=" + fake}, install...); r.code != 0 {
+		t.Fatalf("install --depmod: %+v", r)
+	}
+	os.WriteFile(filepath.Join(objtree, "System.map"), nil, 0o644)
+	if r := modhashesEnv(t, objtree, []string{"DEPMOD=" + fake}, install...); r.code != 0 {
+		t.Fatalf("install --depmod with System.map: %+v", r)
+	}
+	want := fmt.Sprintf("-a -b %s r\n-ae -F %s -b %s r\n", dest, filepath.Join(objtree, "System.map"), dest)
+	if got := string(testfs.ReadFile(t, fake+".args")); got != want {
+		t.Errorf("depmod ran with\n%s\nwant\n%s", got, want)
+	}
+	r := modhashesEnv(t, objtree, []string{"DEPMOD=no-such-depmod"}, install...)
+	if r.code != 1 || !strings.Contains(r.stderr, `no "no-such-depmod" in PATH`) || !strings.Contains(r.stderr, "hint: install kmod") {
+		t.Errorf("missing depmod: %+v", r)
+	}
+
+	other := copyVector(t, "n02")
+	if r := modhashes(t, other, "tree", "-q"); r.code != 0 {
+		t.Fatalf("tree: %+v", r)
+	}
+	r = modhashes(t, other, "install", "-v", "--dest", dest, "--kernel-release", "r")
+	moddir := filepath.Join(dest, "lib/modules/r")
+	if r.code != 0 || !strings.Contains(r.stdout, "removed 3 stale files") || !strings.Contains(r.stdout, "REMOVE  "+filepath.Join(moddir, "kernel/lib/mod_2.ko")) {
+		t.Errorf("reinstall: %+v", r)
+	}
+	if got, err := verify.Expand([]string{moddir}); err != nil || len(got) != 2 {
+		t.Errorf("after the reinstall: %q, %v; want n02's 2 modules", got, err)
 	}
 }

@@ -80,8 +80,16 @@ func newFlags(name, synopsis string) *pflag.FlagSet {
 
 var synopses = map[*pflag.FlagSet]string{}
 
+// abouts are the paragraphs a command's --help prints between its synopsis
+// and its flags, for what the flags alone do not say.
+var abouts = map[*pflag.FlagSet]string{}
+
 func printUsage(w io.Writer, fs *pflag.FlagSet, synopsis string) {
-	fmt.Fprintf(w, "usage: modhashes %s\n\nflags:\n", synopsis)
+	fmt.Fprintf(w, "usage: modhashes %s\n\n", synopsis)
+	if a := abouts[fs]; a != "" {
+		fmt.Fprintf(w, "%s\n\n", a)
+	}
+	fmt.Fprintf(w, "flags:\n")
 	fs.SetOutput(w)
 	fs.PrintDefaults()
 	fs.SetOutput(os.Stderr)
@@ -152,6 +160,7 @@ var hints = []struct {
 	{install.ErrNoMajority, "give the kernel's root (--vmlinux, --root-c or --root-bin) to name the changed modules"},
 	{install.ErrStripAfterHashing, "strip at build time, hash with 'tree --suffix .ko.stripped' and install with --suffix .ko.stripped"},
 	{install.ErrNoKernelRelease, "give --kernel-release"},
+	{install.ErrNoDepmod, "install kmod, name depmod with DEPMOD, or leave out --depmod"},
 	{elfedit.ErrOutputIsInput, "pass --in-place to replace it"},
 }
 

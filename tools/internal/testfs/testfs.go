@@ -101,11 +101,18 @@ func Tool(t testing.TB, name string) string {
 	if err == nil {
 		return p
 	}
+	Missing(t, name)
+	return ""
+}
+
+// Missing is Tool's verdict on a program the test looked for its own way
+// (e.g. also in /sbin): it skips the test, or fails it where CI is "true".
+func Missing(t testing.TB, name string) {
+	t.Helper()
 	if os.Getenv("CI") == "true" {
 		t.Fatalf("%s not installed, and CI=true (tools/install-test-deps.sh installs it)", name)
 	}
 	t.Skipf("%s not installed (tools/install-test-deps.sh installs it)", name)
-	return ""
 }
 
 // UnsignedCorpus copies the modules of a distribution's module tree (the

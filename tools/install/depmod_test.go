@@ -18,9 +18,7 @@ import (
 // compiler built, and names the one symbol neither the modules nor
 // System.map provide.
 func TestDepmodRealKmod(t *testing.T) {
-	if _, err := findDepmod(os.Getenv); err != nil {
-		testfs.Missing(t, "depmod")
-	}
+	testfs.Tool(t, "depmod")
 	gcc := testfs.Tool(t, "gcc")
 	objtree := t.TempDir()
 	for name, src := range map[string]string{

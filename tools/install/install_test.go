@@ -368,14 +368,7 @@ func TestSystemTools(t *testing.T) {
 	if err := res.WriteProofs(""); err != nil {
 		t.Fatal(err)
 	}
-	modinfo, _ := exec.LookPath("modinfo")
-	if modinfo == "" {
-		for _, p := range []string{"/usr/sbin/modinfo", "/sbin/modinfo"} {
-			if _, err := os.Stat(p); err == nil {
-				modinfo = p
-			}
-		}
-	}
+	modinfo, _ := testfs.HaveTool(t, "modinfo")
 	// Each format with the default encoder, then with the other one.
 	type run struct {
 		f               compress.Format
@@ -385,7 +378,7 @@ func TestSystemTools(t *testing.T) {
 	for _, f := range compress.Formats {
 		runs = append(runs, run{f: f})
 		if f == compress.Zstd {
-			if _, err := exec.LookPath("zstd"); err == nil {
+			if _, ok := testfs.HaveTool(t, "zstd"); ok {
 				runs = append(runs, run{f: f, system: true})
 			}
 		} else if f != compress.None {
@@ -418,7 +411,6 @@ func TestSystemTools(t *testing.T) {
 			}
 		}
 		if modinfo == "" {
-			t.Log("modinfo not installed; skipping")
 			continue
 		}
 		if !kmodSupports(t, modinfo, f) {

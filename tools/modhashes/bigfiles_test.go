@@ -194,10 +194,7 @@ func TestFinalizeBigInputPeakRSS(t *testing.T) {
 	if testing.Short() {
 		t.Skip("links a 400 MB executable")
 	}
-	gcc, err := exec.LookPath("gcc")
-	if err != nil {
-		t.Skip("no gcc")
-	}
+	gcc := testfs.Tool(t, "gcc")
 	dir := t.TempDir()
 	src := filepath.Join(dir, "k.c")
 	os.WriteFile(src, []byte(`

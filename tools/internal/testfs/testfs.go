@@ -80,8 +80,7 @@ func CountFiles(t testing.TB, dir string) int {
 // fails it where CI is "true".
 func HaveTool(t testing.TB, name string) (string, bool) {
 	t.Helper()
-	p, err := exec.LookPath(name)
-	if err == nil {
+	if p, err := lookTool(name); err == nil {
 		return p, true
 	}
 	if os.Getenv("CI") == "true" {
@@ -97,22 +96,29 @@ func HaveTool(t testing.TB, name string) (string, bool) {
 // not a reason to pass.
 func Tool(t testing.TB, name string) string {
 	t.Helper()
-	p, err := exec.LookPath(name)
-	if err == nil {
+	if p, err := lookTool(name); err == nil {
 		return p
 	}
-	Missing(t, name)
-	return ""
-}
-
-// Missing is Tool's verdict on a program the test looked for its own way
-// (e.g. also in /sbin): it skips the test, or fails it where CI is "true".
-func Missing(t testing.TB, name string) {
-	t.Helper()
 	if os.Getenv("CI") == "true" {
 		t.Fatalf("%s not installed, and CI=true (tools/install-test-deps.sh installs it)", name)
 	}
 	t.Skipf("%s not installed (tools/install-test-deps.sh installs it)", name)
+	return ""
+}
+
+// lookTool searches PATH, then the sbin directories kmod installs into and
+// a user's PATH may lack (as tools/install-test-deps.sh does).
+func lookTool(name string) (string, error) {
+	p, err := exec.LookPath(name)
+	if err == nil || strings.Contains(name, "/") {
+		return p, err
+	}
+	for _, dir := range []string{"/usr/sbin", "/sbin"} {
+		if p, e := exec.LookPath(filepath.Join(dir, name)); e == nil {
+			return p, nil
+		}
+	}
+	return "", err
 }
 
 // UnsignedCorpus copies the modules of a distribution's module tree (the

@@ -242,6 +242,11 @@ func Install(opts Options) (*Result, error) {
 		return nil, err
 	}
 
+	lists, err := readLists(entries, opts)
+	if err != nil {
+		return nil, err
+	}
+
 	// Nothing is written before here: every module passed phase 1.
 	if err := os.MkdirAll(res.ModDir, 0o755); err != nil {
 		return nil, err
@@ -264,7 +269,7 @@ func Install(opts Options) (*Result, error) {
 	})); err != nil {
 		return nil, err
 	}
-	if err := res.copyLists(entries, opts); err != nil {
+	if err := res.writeLists(lists); err != nil {
 		return nil, err
 	}
 	if err := res.removeStale(); err != nil {
@@ -495,13 +500,17 @@ func write(m Module, p pending, root hashesroot.Root, enc compress.Encoder, opts
 // module and removing its copies in other compressions.
 var testHookAfterCommit = func() {}
 
-// copyLists writes modules.order with the installed paths of the in-tree
-// modules (kbuild's "kernel/<path>.ko" lines) and copies modules.builtin*
-// when present.
-func (res *Result) copyLists(entries []modorder.Entry, opts Options) error {
-	if err := os.MkdirAll(res.ModDir, 0o755); err != nil {
-		return err
-	}
+// listFile is a file installed beside the modules.
+type listFile struct {
+	name string // below ModDir
+	data []byte
+}
+
+// readLists returns modules.order with the installed paths of the in-tree
+// modules (kbuild's "kernel/<path>.ko" lines) and the object tree's
+// modules.builtin* when present. They are read before anything is written,
+// so that one that cannot be read stops the install before it begins.
+func readLists(entries []modorder.Entry, opts Options) ([]listFile, error) {
 	var order bytes.Buffer
 	for _, e := range entries {
 		if !inTree(e) {
@@ -510,22 +519,28 @@ func (res *Result) copyLists(entries []modorder.Entry, opts Options) error {
 		order.WriteString(InstalledPath(e))
 		order.WriteByte('\n')
 	}
-	name := filepath.Join(res.ModDir, "modules.order")
-	if err := atomicfile.WriteFile(name, order.Bytes(), 0o644); err != nil {
-		return err
-	}
-	res.Copied = append(res.Copied, name)
+	lists := []listFile{{"modules.order", order.Bytes()}}
 	for _, base := range BuiltinFiles {
-		src := filepath.Join(opts.ObjTree, base)
-		b, err := input.ReadFile(src)
+		b, err := input.ReadFile(filepath.Join(opts.ObjTree, base))
 		if errors.Is(err, os.ErrNotExist) {
 			continue
 		}
 		if err != nil {
-			return err
+			return nil, err
 		}
-		dst := filepath.Join(res.ModDir, base)
-		if err := atomicfile.WriteFile(dst, b, 0o644); err != nil {
+		lists = append(lists, listFile{base, b})
+	}
+	return lists, nil
+}
+
+// writeLists writes what readLists read into ModDir.
+func (res *Result) writeLists(lists []listFile) error {
+	if err := os.MkdirAll(res.ModDir, 0o755); err != nil {
+		return err
+	}
+	for _, l := range lists {
+		dst := filepath.Join(res.ModDir, l.name)
+		if err := atomicfile.WriteFile(dst, l.data, 0o644); err != nil {
 			return err
 		}
 		res.Copied = append(res.Copied, dst)

@@ -13,7 +13,7 @@ func init() {
 
 func runInspect(args []string) error {
 	fs := newFlags("inspect", "inspect [-q | --json] FILE...")
-	out := addReportFlags(fs, "print nothing: the exit status tells whether every file is a vmlinux, module or proof that reads")
+	out := addReportFlags(fs, "print nothing: the exit status tells whether every file could be read")
 	if err := parse(fs, args); err != nil {
 		return err
 	}

@@ -143,6 +143,16 @@ func TestHostileInputs(t *testing.T) {
 			appendFile(t, filepath.Join(d, "lib/mod_2.ko"), filepath.Join(d, "lib/mod_2.merkle"))
 			return []string{"install", "--objtree", d, "--dest", filepath.Join(d, "dest"), "--kernel-release", "1"}
 		}, 1, []string{"lib/mod_2.ko", "modules.order:3", "already carries a signature trailer (Merkle proof", "hint: --replace-signature"}},
+		{"FIFO as modules.builtin (install): refused before any module is written", func(t *testing.T, d string) []string {
+			mkfifo(t, filepath.Join(d, "modules.builtin"))
+			return []string{"install", "--objtree", d, "--dest", filepath.Join(d, "dest"), "--kernel-release", "1"}
+		}, 1, []string{"modules.builtin", fifoNote}},
+		{"FIFO as --target (tree)", func(t *testing.T, d string) []string {
+			return []string{"tree", "--objtree", d, "--root-bin", filepath.Join(d, "root.bin"), "--target", mkfifo(t, filepath.Join(d, "fifo"))}
+		}, 1, []string{"fifo", fifoNote}},
+		{"/dev/zero as --root-bin (verify)", func(t *testing.T, d string) []string {
+			return []string{"verify", "--root-bin", "/dev/zero", "--endian", "little", filepath.Join(d, "lib")}
+		}, 2, []string{"/dev/zero", devNote}},
 		{"module already carrying its proof (tree)", func(t *testing.T, d string) []string {
 			appendFile(t, filepath.Join(d, "lib/mod_2.ko"), filepath.Join(d, "lib/mod_2.merkle"))
 			return []string{"tree", "--objtree", d, "--root-c", filepath.Join(d, "root.c")}

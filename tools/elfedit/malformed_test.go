@@ -115,6 +115,7 @@ func TestMalformed(t *testing.T) {
 		{"bad class", func(b []byte) []byte { b[4] = 9; return b }, "unknown class"},
 		{"bad data", func(b []byte) []byte { b[5] = 0; return b }, "unknown data encoding"},
 		{"short header", func(b []byte) []byte { return b[:40] }, "shorter than the ELF header"},
+		{"magic only", func(b []byte) []byte { return b[:7] }, "7 bytes is shorter than the ELF identification"},
 		{"shoff past end", func(b []byte) []byte { le.PutUint64(b[40:], uint64(len(b))); return b }, "past the end"},
 		{"shnum too large", func(b []byte) []byte { le.PutUint16(b[60:], 0xfeff); return b }, "section header table"},
 		{"shentsize", func(b []byte) []byte { le.PutUint16(b[58:], 63); return b }, "e_shentsize"},

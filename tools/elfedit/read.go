@@ -84,8 +84,11 @@ func (f *File) Close() error {
 // Parse reads the headers of the ELF file in data and checks that every
 // structure lies inside it, so later steps can slice without checks.
 func Parse(data []byte) (*File, error) {
-	if len(data) < elf.EI_NIDENT || !bytes.Equal(data[:4], []byte(elf.ELFMAG)) {
+	if len(data) < 4 || !bytes.Equal(data[:4], []byte(elf.ELFMAG)) {
 		return nil, formatErr(0, "not an ELF file (bad magic)")
+	}
+	if len(data) < elf.EI_NIDENT {
+		return nil, formatErr(0, "file of %d bytes is shorter than the ELF identification (%d)", len(data), elf.EI_NIDENT)
 	}
 	var bo binary.ByteOrder
 	switch elf.Data(data[elf.EI_DATA]) {

@@ -282,6 +282,9 @@ func (e *editor) sectionSymbols() (keep, all bool) {
 	return true, true
 }
 
+// symbols chooses the output symbol table in BFD's order: the symbols
+// kept (see keepSymbol) as locals first, then globals, each in input
+// order, plus the section symbols BFD makes up.
 func (e *editor) symbols() error {
 	f := e.f
 	if f.Symtab == 0 {
@@ -292,11 +295,53 @@ func (e *editor) symbols() error {
 		return err
 	}
 	e.syms = syms
-	used := make([]bool, len(syms))
+	used, err := e.usedByRelocs()
+	if err != nil {
+		return err
+	}
+	keepSect, allSect := e.sectionSymbols()
+	e.symMap = make([]int32, len(syms))
+	locals := make([]int32, 0, len(syms))
+	var globals []int32
+	hasSym := make([]bool, len(f.Sections)) // has a section symbol at its start
+	for i := 1; i < len(syms); i++ {
+		s := &e.syms[i]
+		e.symMap[i] = -1
+		e.asBFDReads(s)
+		if !e.keepSymbol(s, used[i], keepSect) {
+			continue
+		}
+		if isGlobal(s) {
+			globals = append(globals, int32(i))
+			continue
+		}
+		locals = append(locals, int32(i))
+		if s.Type() == elf.STT_SECTION && s.Value == f.Sections[s.Shndx].Addr {
+			hasSym[s.Shndx] = true
+		}
+	}
+	if allSect && len(locals)+len(globals) > 0 {
+		// BFD appends a symbol for each section that has none left
+		// (unless no symbol is left: then it writes no symbol table).
+		locals = e.addSectionSymbols(locals, hasSym)
+	}
+	e.nlocals = len(locals)
+	e.outSyms = append(locals, globals...)
+	for k, i := range e.outSyms {
+		if int(i) < len(e.symMap) {
+			e.symMap[i] = int32(k + 1)
+		}
+	}
+	return nil
+}
+
+// usedByRelocs marks the symbols relocations refer to. objcopy keeps them,
+// looking at the relocations of every section it keeps, even those whose
+// relocations it drops.
+func (e *editor) usedByRelocs() ([]bool, error) {
+	f := e.f
+	used := make([]bool, len(e.syms))
 	mips64 := elf.Machine(f.Header.Machine) == elf.EM_MIPS && f.c.is64()
-	// objcopy keeps the symbols relocations refer to, looking at the
-	// relocations of every section it keeps, even those whose
-	// relocations it drops.
 	for i, k := range e.kind {
 		if k != kindReloc || e.removed[e.target[i]] {
 			continue
@@ -310,84 +355,70 @@ func (e *editor) symbols() error {
 				done = off
 			}
 			si := e.c.relSym(data[off:])
-			if si >= uint32(len(syms)) {
-				return formatErr(s.Offset+off, "relocation in section %d refers to symbol %d of %d", i, si, len(syms))
+			if si >= uint32(len(e.syms)) {
+				return nil, formatErr(s.Offset+off, "relocation in section %d refers to symbol %d of %d", i, si, len(e.syms))
 			}
 			// BFD's 64-bit MIPS reader points relocations against
 			// section symbols at its own section symbols, so the
 			// file's are not kept for them.
-			if mips64 && syms[si].Type() == elf.STT_SECTION {
+			if mips64 && e.syms[si].Type() == elf.STT_SECTION {
 				continue
 			}
 			used[si] = true
 		}
 		f.release(data[done:])
 	}
-	keepSect, allSect := e.sectionSymbols()
-	e.symMap = make([]int32, len(syms))
-	locals := make([]int32, 0, len(syms))
-	var globals []int32
-	hasSym := make([]bool, len(f.Sections))
-	for i := 1; i < len(syms); i++ {
-		s := &syms[i]
-		e.symMap[i] = -1
-		if !s.Reserved && s.Shndx == 0 && s.Bind() != elf.STB_WEAK {
-			// BFD writes undefined symbols as global (or weak).
-			s.Info = byte(elf.STB_GLOBAL)<<4 | s.Info&0xf
+	return used, nil
+}
+
+// asBFDReads rewrites a symbol as BFD reads it, which is how objcopy
+// writes it back.
+func (e *editor) asBFDReads(s *Sym) {
+	if !s.Reserved && s.Shndx == 0 && s.Bind() != elf.STB_WEAK {
+		// Undefined symbols are global (or weak).
+		s.Info = byte(elf.STB_GLOBAL)<<4 | s.Info&0xf
+	}
+	if s.Reserved || s.Shndx == 0 {
+		return
+	}
+	switch sec := &e.f.Sections[s.Shndx]; {
+	case e.kind[s.Shndx] == kindReloc:
+		// BFD has no section for it: the symbol becomes absolute.
+		s.Reserved, s.Shndx = true, shnAbs
+	case sec.Flags&uint64(elf.SHF_TLS) != 0 && s.Type() != elf.STT_SECTION:
+		s.Info = s.Info&0xf0 | byte(elf.STT_TLS)
+	}
+}
+
+// keepSymbol is objcopy's filter: symbols of removed sections go, section
+// symbols only of kept ordinary sections and only if the target keeps
+// them (keepSect), and the symbols StripUnneeded matches unless a
+// relocation uses them.
+func (e *editor) keepSymbol(s *Sym, used, keepSect bool) bool {
+	name := s.Name
+	if s.Type() == elf.STT_SECTION {
+		if s.Reserved || s.Shndx == 0 || e.kind[s.Shndx] != kindNormal || !keepSect {
+			return false
 		}
-		if !s.Reserved && s.Shndx != 0 {
-			switch sec := &f.Sections[s.Shndx]; {
-			case e.kind[s.Shndx] == kindReloc:
-				// BFD has no section for it: the symbol becomes absolute.
-				s.Reserved, s.Shndx = true, shnAbs
-			case sec.Flags&uint64(elf.SHF_TLS) != 0 && s.Type() != elf.STT_SECTION:
-				s.Info = s.Info&0xf0 | byte(elf.STT_TLS)
-			}
-		}
-		name := s.Name
-		inRemoved := !s.Reserved && s.Shndx != 0 && e.removed[s.Shndx]
-		if s.Type() == elf.STT_SECTION {
-			if s.Reserved || s.Shndx == 0 || e.kind[s.Shndx] != kindNormal {
-				continue
-			}
-			name = f.Sections[s.Shndx].Name
-			if !keepSect {
-				continue
-			}
-		}
-		if inRemoved {
-			continue
-		}
-		if !used[i] && e.opt.StripUnneeded.Match(name) {
-			continue
-		}
-		if isGlobal(s) {
-			globals = append(globals, int32(i))
-		} else {
-			locals = append(locals, int32(i))
-			if s.Type() == elf.STT_SECTION && s.Value == f.Sections[s.Shndx].Addr {
-				hasSym[s.Shndx] = true
-			}
+		name = e.f.Sections[s.Shndx].Name
+	}
+	if !s.Reserved && s.Shndx != 0 && e.removed[s.Shndx] {
+		return false
+	}
+	return used || !e.opt.StripUnneeded.Match(name)
+}
+
+// addSectionSymbols appends to locals a new section symbol for each kept
+// ordinary section without one.
+func (e *editor) addSectionSymbols(locals []int32, hasSym []bool) []int32 {
+	f := e.f
+	for i := 1; i < len(f.Sections); i++ {
+		if e.kind[i] == kindNormal && !e.removed[i] && !hasSym[i] {
+			locals = append(locals, int32(len(e.syms)))
+			e.syms = append(e.syms, Sym{Info: byte(elf.STB_LOCAL)<<4 | byte(elf.STT_SECTION), Shndx: uint32(i), Value: f.Sections[i].Addr})
 		}
 	}
-	if allSect && len(locals)+len(globals) > 0 {
-		// BFD appends a symbol for each section that has none left
-		// (unless no symbol is left: then it writes no symbol table).
-		for i := 1; i < len(f.Sections); i++ {
-			if e.kind[i] == kindNormal && !e.removed[i] && !hasSym[i] {
-				locals = append(locals, int32(len(e.syms)))
-				e.syms = append(e.syms, Sym{Info: byte(elf.STB_LOCAL)<<4 | byte(elf.STT_SECTION), Shndx: uint32(i), Value: f.Sections[i].Addr})
-			}
-		}
-	}
-	e.nlocals = len(locals)
-	e.outSyms = append(locals, globals...)
-	for k, i := range e.outSyms {
-		if int(i) < len(e.symMap) {
-			e.symMap[i] = int32(k + 1)
-		}
-	}
-	return nil
+	return locals
 }
 
 // isGlobal is BFD's sym_is_global: what goes after the local symbols.

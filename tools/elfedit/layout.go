@@ -71,17 +71,52 @@ func alignUp(off, align uint64) (uint64, error) {
 
 // segments computes the output program headers as BFD does. When a
 // removed section lay in a segment, objcopy rebuilds the program headers
-// (rewrite_elf_program_header): it shrinks each segment to the sections
-// left in it, drops PT_GNU_RELRO, gives section-less non-loadable
-// segments word alignment, and moves a loadable segment that lost all
-// its sections. Otherwise the headers are copied unchanged.
+// (rewrite_elf_program_header), in the steps below: it shrinks each
+// segment to the sections left in it, drops PT_GNU_RELRO, lays the
+// loadable segments out again, gives section-less non-loadable segments
+// word alignment, and moves a loadable segment that lost all its
+// sections. Otherwise the headers are copied unchanged.
+//
+// It returns the output segments, which sections lie in a kept PT_LOAD,
+// and how far each section moves down in the file.
 func (e *editor) segments() ([]Prog, []bool, []uint64) {
+	r := e.sectionsInSegments()
+	if !r.rewrite {
+		return append([]Prog(nil), e.f.Progs...), r.inLoad, r.shift
+	}
+	r.dropRelro()
+	r.shrinkLoads()
+	r.placeLoads()
+	r.fitOthers()
+	r.emptyLoads()
+	return r.progs, r.inLoad, r.shift
+}
+
+// phdrRewrite is the state of rewrite_elf_program_header's steps.
+type phdrRewrite struct {
+	e       *editor
+	f       *File
+	rewrite bool     // a removed section lay in a segment
+	kept    [][]int  // per input segment: its kept allocated ordinary sections
+	lost    []bool   // per input segment: it had sections, all removed
+	inLoad  []bool   // per section: lies in a kept PT_LOAD
+	shift   []uint64 // per section: how far it moves down
+	progs   []Prog   // the output segments
+	from    []int    // per output segment: its input index
+	phdrEnd uint64   // where the output program headers end
+}
+
+// sectionsInSegments finds the sections each segment keeps and loses.
+func (e *editor) sectionsInSegments() *phdrRewrite {
 	f := e.f
-	inLoad := make([]bool, len(f.Sections))
-	shift := make([]uint64, len(f.Sections)) // how far a section moves down
-	kept := make([][]int, len(f.Progs))
-	lost := make([]bool, len(f.Progs)) // had sections, all removed
-	rewrite := false
+	r := &phdrRewrite{
+		e:      e,
+		f:      f,
+		kept:   make([][]int, len(f.Progs)),
+		lost:   make([]bool, len(f.Progs)),
+		inLoad: make([]bool, len(f.Sections)),
+		shift:  make([]uint64, len(f.Sections)),
+	}
 	for k := range f.Progs {
 		p := &f.Progs[k]
 		removed := false
@@ -95,53 +130,64 @@ func (e *editor) segments() ([]Prog, []bool, []uint64) {
 				continue
 			}
 			if e.kind[i] == kindNormal && s.Flags&uint64(elf.SHF_ALLOC) != 0 {
-				kept[k] = append(kept[k], i)
+				r.kept[k] = append(r.kept[k], i)
 				if p.Type == uint32(elf.PT_LOAD) {
-					inLoad[i] = true
+					r.inLoad[i] = true
 				}
 			}
 		}
 		if removed {
-			rewrite = true
-			lost[k] = len(kept[k]) == 0
+			r.rewrite = true
+			r.lost[k] = len(r.kept[k]) == 0
 		}
 	}
-	if !rewrite {
-		return append([]Prog(nil), f.Progs...), inLoad, shift
-	}
+	return r
+}
 
-	anyPaddr := false
-	for _, p := range f.Progs {
-		anyPaddr = anyPaddr || p.Paddr != 0
-	}
-	var progs []Prog
-	var from []int // input index of each output segment
-	for k, p := range f.Progs {
+// dropRelro starts the output segments: the input's without PT_GNU_RELRO.
+func (r *phdrRewrite) dropRelro() {
+	for k, p := range r.f.Progs {
 		if p.Type != uint32(elf.PT_GNU_RELRO) {
-			progs = append(progs, p)
-			from = append(from, k)
+			r.progs = append(r.progs, p)
+			r.from = append(r.from, k)
 		}
 	}
-	phdrEnd := f.Header.Phoff + uint64(len(progs)*f.c.phdr)
-	headers := func(p *Prog) bool {
-		return p.Off == 0 && p.Filesz >= uint64(f.c.ehdr) || p.Off <= f.Header.Phoff && p.Off+p.Filesz >= f.Header.Phoff+uint64(len(f.Progs)*f.c.phdr)
-	}
-	for n := range progs {
-		k := from[n]
+	r.phdrEnd = r.f.Header.Phoff + uint64(len(r.progs)*r.f.c.phdr)
+}
+
+// headers reports whether input segment p holds the ELF or program headers.
+func (r *phdrRewrite) headers(p *Prog) bool {
+	f := r.f
+	return p.Off == 0 && p.Filesz >= uint64(f.c.ehdr) || p.Off <= f.Header.Phoff && p.Off+p.Filesz >= f.Header.Phoff+uint64(len(f.Progs)*f.c.phdr)
+}
+
+// emptied reports whether input segment k is loadable and lost everything
+// it held: emptyLoads places it once the others are placed.
+func (r *phdrRewrite) emptied(k int) bool {
+	p := &r.f.Progs[k]
+	return p.Type == uint32(elf.PT_LOAD) && len(r.kept[k]) == 0 && !r.headers(p)
+}
+
+// shrinkLoads cuts each loadable segment to the end of its headers and
+// kept sections, in the file and in memory (where .tbss takes no room),
+// and sizes PT_PHDR to the output program headers.
+func (r *phdrRewrite) shrinkLoads() {
+	f := r.f
+	for n := range r.progs {
+		k := r.from[n]
 		p := &f.Progs[k]
-		q := &progs[n]
-		ks := kept[k]
+		q := &r.progs[n]
 		switch elf.ProgType(p.Type) {
 		case elf.PT_LOAD:
-			if len(ks) == 0 && !headers(p) {
-				continue // placed below, once the others are known
+			if r.emptied(k) {
+				continue
 			}
 			fileEnd, memEnd := p.Off, p.Vaddr
-			if headers(p) {
-				fileEnd = max(fileEnd, phdrEnd, uint64(f.Header.Ehsize))
+			if r.headers(p) {
+				fileEnd = max(fileEnd, r.phdrEnd, uint64(f.Header.Ehsize))
 			}
 			memEnd += fileEnd - p.Off
-			for _, i := range ks {
+			for _, i := range r.kept[k] {
 				s := &f.Sections[i]
 				if s.Type != uint32(elf.SHT_NOBITS) {
 					fileEnd = max(fileEnd, s.Offset+s.Size)
@@ -153,100 +199,118 @@ func (e *editor) segments() ([]Prog, []bool, []uint64) {
 			q.Filesz = fileEnd - p.Off
 			q.Memsz = max(memEnd-p.Vaddr, q.Filesz)
 		case elf.PT_PHDR:
-			q.Filesz = uint64(len(progs) * f.c.phdr)
+			q.Filesz = uint64(len(r.progs) * f.c.phdr)
 			q.Memsz = q.Filesz
 		}
 	}
+}
 
-	// Loadable segments are laid out again in file order: each starts at
-	// the first offset after the one before that is congruent with its
-	// address modulo its alignment, so a segment that shrank can pull
-	// the following ones down.
+// placeLoads lays the loadable segments out again in file order: each
+// starts at the first offset after the one before that is congruent with
+// its address modulo its alignment, so a segment that shrank can pull the
+// following ones down, and its sections with it (shift).
+func (r *phdrRewrite) placeLoads() {
+	f := r.f
 	var loads []int
-	for n := range progs {
-		if progs[n].Type == uint32(elf.PT_LOAD) {
+	for n := range r.progs {
+		if r.progs[n].Type == uint32(elf.PT_LOAD) {
 			loads = append(loads, n)
 		}
 	}
-	sort.SliceStable(loads, func(a, b int) bool { return f.Progs[from[loads[a]]].Off < f.Progs[from[loads[b]]].Off })
+	sort.SliceStable(loads, func(a, b int) bool { return f.Progs[r.from[loads[a]]].Off < f.Progs[r.from[loads[b]]].Off })
 	moved := make([]bool, len(f.Sections))
-	cursor := phdrEnd
+	cursor := r.phdrEnd
 	for _, n := range loads {
-		k := from[n]
+		k := r.from[n]
 		p := &f.Progs[k]
-		q := &progs[n]
-		if len(kept[k]) == 0 && !headers(p) {
-			continue // placed below
+		q := &r.progs[n]
+		if r.emptied(k) {
+			continue
 		}
 		newOff := p.Off
-		if !headers(p) {
+		if !r.headers(p) {
 			align := max(p.Align, 1)
 			if off := cursor + (p.Vaddr-cursor)%align; off < p.Off {
 				newOff = off
 			}
 		}
 		q.Off = newOff
-		for _, i := range kept[k] {
+		for _, i := range r.kept[k] {
 			if !moved[i] {
 				moved[i] = true
-				shift[i] = p.Off - newOff
+				r.shift[i] = p.Off - newOff
 			}
 		}
 		if q.Filesz > 0 {
 			cursor = max(cursor, newOff+q.Filesz)
 		}
 	}
+}
 
-	for n := range progs {
-		k := from[n]
+// fitOthers fits each non-loadable segment (other than PT_PHDR) to its
+// kept sections where they now lie; one without sections gets word
+// alignment, and is zeroed if it lost them all.
+func (r *phdrRewrite) fitOthers() {
+	f := r.f
+	for n := range r.progs {
+		k := r.from[n]
 		p := &f.Progs[k]
-		q := &progs[n]
-		ks := kept[k]
+		q := &r.progs[n]
+		ks := r.kept[k]
 		switch elf.ProgType(p.Type) {
 		case elf.PT_LOAD, elf.PT_PHDR:
-		default:
-			if len(ks) == 0 {
-				q.Align = e.c.wordAlign()
-				if lost[k] {
-					q.Off, q.Paddr, q.Filesz, q.Memsz = 0, 0, 0, 0
-				}
-				continue
-			}
-			first := &f.Sections[ks[0]]
-			q.Off = first.Offset - shift[ks[0]]
-			q.Vaddr += first.Addr - p.Vaddr
-			q.Paddr += first.Addr - p.Vaddr
-			var fileEnd, memEnd uint64 = q.Off, q.Vaddr
-			for _, i := range ks {
-				s := &f.Sections[i]
-				if s.Type != uint32(elf.SHT_NOBITS) {
-					fileEnd = max(fileEnd, s.Offset-shift[i]+s.Size)
-				}
-				memEnd = max(memEnd, s.Addr+s.Size)
-			}
-			q.Filesz = fileEnd - q.Off
-			q.Memsz = memEnd - q.Vaddr
-			if p.Type == uint32(elf.PT_NOTE) {
-				q.Memsz = q.Filesz
-			}
-		}
-	}
-	// A loadable segment left without sections gets no contents.
-	for n := range progs {
-		k := from[n]
-		p := &f.Progs[k]
-		if p.Type != uint32(elf.PT_LOAD) || len(kept[k]) > 0 || headers(p) {
 			continue
 		}
-		q := &progs[n]
+		if len(ks) == 0 {
+			q.Align = r.e.c.wordAlign()
+			if r.lost[k] {
+				q.Off, q.Paddr, q.Filesz, q.Memsz = 0, 0, 0, 0
+			}
+			continue
+		}
+		first := &f.Sections[ks[0]]
+		q.Off = first.Offset - r.shift[ks[0]]
+		q.Vaddr += first.Addr - p.Vaddr
+		q.Paddr += first.Addr - p.Vaddr
+		var fileEnd, memEnd uint64 = q.Off, q.Vaddr
+		for _, i := range ks {
+			s := &f.Sections[i]
+			if s.Type != uint32(elf.SHT_NOBITS) {
+				fileEnd = max(fileEnd, s.Offset-r.shift[i]+s.Size)
+			}
+			memEnd = max(memEnd, s.Addr+s.Size)
+		}
+		q.Filesz = fileEnd - q.Off
+		q.Memsz = memEnd - q.Vaddr
+		if p.Type == uint32(elf.PT_NOTE) {
+			q.Memsz = q.Filesz
+		}
+	}
+}
+
+// emptyLoads gives a loadable segment left without sections no contents,
+// and places it.
+func (r *phdrRewrite) emptyLoads() {
+	f := r.f
+	anyPaddr := false
+	for _, p := range f.Progs {
+		anyPaddr = anyPaddr || p.Paddr != 0
+	}
+	for n := range r.progs {
+		k := r.from[n]
+		p := &f.Progs[k]
+		if !r.emptied(k) {
+			continue
+		}
+		q := &r.progs[n]
 		q.Filesz, q.Memsz = 0, 0
-		if e.opt.Noload {
+		if r.e.opt.Noload {
 			// The earlier noload run already emptied it: the segment
 			// starts where the contents of the loadable segments
 			// before it end, at address 0.
-			off := phdrEnd
-			for m := range progs {
-				o := &progs[m]
+			off := r.phdrEnd
+			for m := range r.progs {
+				o := &r.progs[m]
 				if m != n && o.Type == uint32(elf.PT_LOAD) && o.Paddr <= p.Paddr && o.Filesz > 0 {
 					off = max(off, o.Off+o.Filesz)
 				}
@@ -258,10 +322,9 @@ func (e *editor) segments() ([]Prog, []bool, []uint64) {
 		} else {
 			// Its physical address goes with its first section; it
 			// sorts first and starts right after the headers.
-			q.Off, q.Paddr = phdrEnd, 0
+			q.Off, q.Paddr = r.phdrEnd, 0
 		}
 	}
-	return progs, inLoad, shift
 }
 
 // layout places everything in the output file as BFD does: sections in
@@ -269,52 +332,85 @@ func (e *editor) segments() ([]Prog, []bool, []uint64) {
 // last segment in section order, then the symbol table and its strings,
 // then the relocations, the section names and the section header table.
 func (e *editor) layout(o *Output) error {
-	f := e.f
-	c := e.c
 	progs, inLoad, shift := e.segments()
 	o.Progs = progs
-
-	// Section names, in the order BFD enters them: its own three, then
-	// each section's, a relocation section's (made from its target's
-	// name) right after its target's.
-	names := newStrtab(len(e.order) + 4)
-	hSymtab, hStrtab := -1, -1
-	if e.symtabIdx != 0 {
-		hSymtab = names.add(".symtab")
-		hStrtab = names.add(".strtab")
+	names := e.sectionNames()
+	secs := e.sectionHeaders(names)
+	tabs, err := e.symbolTable(secs, names)
+	if err != nil {
+		return err
 	}
-	hShstrtab := names.add(".shstrtab")
-	nameH := make(map[int]int, len(e.order))
-	relName := map[int]string{}
+	shstr := names.tab.bytes()
+	secs[e.shstrtabIdx] = Section{
+		Name: ".shstrtab", NameOff: names.tab.offset(names.shstrtab), Type: uint32(elf.SHT_STRTAB),
+		Size: uint64(len(shstr)), Addralign: 1,
+	}
+	end, err := e.placeSections(secs, progs, inLoad, shift)
+	if err != nil {
+		return err
+	}
+	o.Header, o.Sections = e.header(secs, progs, end), secs
+	if !e.c.is64() && end+uint64(e.nsec*e.c.shdr) > 1<<32 {
+		return fmt.Errorf("output of %d bytes is too large for ELF32", end+uint64(e.nsec*e.c.shdr))
+	}
+	o.addChunks(e, tabs, shstr)
+	return o.checkChunks()
+}
+
+// names is the section name table and each name's handle in it.
+type names struct {
+	tab                             *strtab
+	symtab, strtab, shstrtab, shndx int         // -1 when there is no such section
+	of                              map[int]int // by input section
+	rel                             map[int]string
+}
+
+// sectionNames enters the section names in the order BFD does: its own
+// three, then each section's, a relocation section's (made from its
+// target's name) right after its target's.
+func (e *editor) sectionNames() *names {
+	f := e.f
+	n := &names{tab: newStrtab(len(e.order) + 4), symtab: -1, strtab: -1, shndx: -1,
+		of: make(map[int]int, len(e.order)), rel: map[int]string{}}
+	if e.symtabIdx != 0 {
+		n.symtab = n.tab.add(".symtab")
+		n.strtab = n.tab.add(".strtab")
+	}
+	n.shstrtab = n.tab.add(".shstrtab")
 	for _, i := range e.order {
 		if e.kind[i] == kindReloc {
 			prefix := ".rel"
 			if f.Sections[i].Type == uint32(elf.SHT_RELA) {
 				prefix = ".rela"
 			}
-			relName[i] = prefix + f.Sections[e.target[i]].Name
-			nameH[i] = names.add(relName[i])
+			n.rel[i] = prefix + f.Sections[e.target[i]].Name
+			n.of[i] = n.tab.add(n.rel[i])
 		} else {
-			nameH[i] = names.add(f.Sections[i].Name)
+			n.of[i] = n.tab.add(f.Sections[i].Name)
 		}
 	}
-	hShndx := -1
 	if e.shndxIdx != 0 {
-		hShndx = names.add(".symtab_shndx")
+		n.shndx = n.tab.add(".symtab_shndx")
 	}
-	names.finalize()
+	n.tab.finalize()
+	return n
+}
 
+// sectionHeaders makes the output section headers of the kept input
+// sections, with indices renumbered; offsets are placed later.
+func (e *editor) sectionHeaders(n *names) []Section {
+	f := e.f
 	secs := make([]Section, e.nsec)
 	secs[0] = Section{Info: f.Sections[0].Info} // sh_info may hold e_phnum
 	for _, i := range e.order {
 		in := &f.Sections[i]
 		s := *in
-		s.NameOff = names.offset(nameH[i])
+		s.NameOff = n.tab.offset(n.of[i])
 		if e.kind[i] == kindReloc {
-			s.Name = relName[i]
+			s.Name = n.rel[i]
 			s.Link = uint32(e.symtabIdx)
 			s.Info = e.newIdx[e.target[i]]
-			s.Addralign = c.wordAlign()
+			s.Addralign = e.c.wordAlign()
 		} else {
 			if linkIsSection(in) && int(in.Link) < len(e.newIdx) {
 				s.Link = e.newIdx[in.Link]
@@ -328,69 +424,80 @@ func (e *editor) layout(o *Output) error {
 		}
 		secs[e.newIdx[i]] = s
 	}
+	return secs
+}
 
-	// Symbol table contents.
-	var symtab, shndx, strs []byte
-	if e.symtabIdx != 0 {
-		st := newStrtab(len(e.outSyms))
-		hs := make([]int, len(e.outSyms))
-		for k, i := range e.outSyms {
-			s := &e.syms[i]
-			if s.Type() == elf.STT_SECTION && !isGlobal(s) {
-				hs[k] = -1
-			} else {
-				hs[k] = st.add(s.Name)
-			}
-		}
-		st.finalize()
-		n := len(e.outSyms) + 1
-		symtab = make([]byte, n*c.symsz)
-		if e.shndxIdx != 0 {
-			shndx = make([]byte, 4*n)
-		}
-		for k, i := range e.outSyms {
-			s := e.syms[i]
-			s.NameOff = st.offset(hs[k])
-			idx := uint32(0)
-			if s.Reserved {
-				idx = s.Shndx
-			} else if s.Shndx != 0 {
-				idx = e.newIdx[s.Shndx]
-			}
-			raw := uint16(idx)
-			if !s.Reserved && idx >= shnLoreserve {
-				raw = shnXindex
-				if shndx == nil {
-					return fmt.Errorf("symbol %q needs an extended section index", s.Name)
-				}
-				c.bo.PutUint32(shndx[4*(k+1):], idx)
-			}
-			c.putSym(symtab[(k+1)*c.symsz:], &s, raw)
-		}
-		strs = st.bytes()
-		secs[e.symtabIdx] = Section{
-			Name: ".symtab", NameOff: names.offset(hSymtab), Type: uint32(elf.SHT_SYMTAB),
-			Size: uint64(len(symtab)), Link: uint32(e.strtabIdx), Info: uint32(e.nlocals + 1),
-			Addralign: c.wordAlign(), Entsize: uint64(c.symsz),
-		}
-		secs[e.strtabIdx] = Section{
-			Name: ".strtab", NameOff: names.offset(hStrtab), Type: uint32(elf.SHT_STRTAB),
-			Size: uint64(len(strs)), Addralign: 1,
-		}
-		if e.shndxIdx != 0 {
-			secs[e.shndxIdx] = Section{
-				Name: ".symtab_shndx", NameOff: names.offset(hShndx), Type: uint32(elf.SHT_SYMTAB_SHNDX),
-				Size: uint64(len(shndx)), Link: uint32(e.symtabIdx), Addralign: 4, Entsize: 4,
-			}
+// symTables are the contents of .symtab, .symtab_shndx and .strtab.
+type symTables struct {
+	symtab, shndx, strs []byte
+}
+
+// symbolTable encodes the chosen symbols and fills in the headers of the
+// symbol table sections.
+func (e *editor) symbolTable(secs []Section, n *names) (symTables, error) {
+	var t symTables
+	if e.symtabIdx == 0 {
+		return t, nil
+	}
+	c := e.c
+	st := newStrtab(len(e.outSyms))
+	hs := make([]int, len(e.outSyms))
+	for k, i := range e.outSyms {
+		s := &e.syms[i]
+		if s.Type() == elf.STT_SECTION && !isGlobal(s) {
+			hs[k] = -1
+		} else {
+			hs[k] = st.add(s.Name)
 		}
 	}
-	shstr := names.bytes()
-	secs[e.shstrtabIdx] = Section{
-		Name: ".shstrtab", NameOff: names.offset(hShstrtab), Type: uint32(elf.SHT_STRTAB),
-		Size: uint64(len(shstr)), Addralign: 1,
+	st.finalize()
+	count := len(e.outSyms) + 1
+	t.symtab = make([]byte, count*c.symsz)
+	if e.shndxIdx != 0 {
+		t.shndx = make([]byte, 4*count)
 	}
+	for k, i := range e.outSyms {
+		s := e.syms[i]
+		s.NameOff = st.offset(hs[k])
+		idx := uint32(0)
+		if s.Reserved {
+			idx = s.Shndx
+		} else if s.Shndx != 0 {
+			idx = e.newIdx[s.Shndx]
+		}
+		raw := uint16(idx)
+		if !s.Reserved && idx >= shnLoreserve {
+			raw = shnXindex
+			if t.shndx == nil {
+				return t, fmt.Errorf("symbol %q needs an extended section index", s.Name)
+			}
+			c.bo.PutUint32(t.shndx[4*(k+1):], idx)
+		}
+		c.putSym(t.symtab[(k+1)*c.symsz:], &s, raw)
+	}
+	t.strs = st.bytes()
+	secs[e.symtabIdx] = Section{
+		Name: ".symtab", NameOff: n.tab.offset(n.symtab), Type: uint32(elf.SHT_SYMTAB),
+		Size: uint64(len(t.symtab)), Link: uint32(e.strtabIdx), Info: uint32(e.nlocals + 1),
+		Addralign: c.wordAlign(), Entsize: uint64(c.symsz),
+	}
+	secs[e.strtabIdx] = Section{
+		Name: ".strtab", NameOff: n.tab.offset(n.strtab), Type: uint32(elf.SHT_STRTAB),
+		Size: uint64(len(t.strs)), Addralign: 1,
+	}
+	if e.shndxIdx != 0 {
+		secs[e.shndxIdx] = Section{
+			Name: ".symtab_shndx", NameOff: n.tab.offset(n.shndx), Type: uint32(elf.SHT_SYMTAB_SHNDX),
+			Size: uint64(len(t.shndx)), Link: uint32(e.symtabIdx), Addralign: 4, Entsize: 4,
+		}
+	}
+	return t, nil
+}
 
-	// File offsets.
+// placeSections sets each section's file offset, in BFD's order (see
+// layout), and returns where the section header table goes.
+func (e *editor) placeSections(secs []Section, progs []Prog, inLoad []bool, shift []uint64) (uint64, error) {
+	f, c := e.f, e.c
 	// After the headers and the last segment's contents (only PT_LOAD
 	// ones in files that are not broken; objects have no segments).
 	off := uint64(c.ehdr)
@@ -444,51 +551,50 @@ func (e *editor) layout(o *Output) error {
 			if align > 1 {
 				bias := (s.Addr - off) % align
 				if padding += bias; padding > maxPadding {
-					return fmt.Errorf("section %s: placing it at its page offset brings the padding in the file to %#x bytes", s.Name, padding)
+					return 0, fmt.Errorf("section %s: placing it at its page offset brings the padding in the file to %#x bytes", s.Name, padding)
 				}
 				off += bias
 			}
 			if err := place(s, 1); err != nil {
-				return err
+				return 0, err
 			}
 		default:
 			if err := place(s, s.Addralign); err != nil {
-				return err
+				return 0, err
 			}
 		}
 	}
 	if e.symtabIdx != 0 {
 		if err := place(&secs[e.symtabIdx], secs[e.symtabIdx].Addralign); err != nil {
-			return err
+			return 0, err
 		}
 		if e.shndxIdx != 0 {
 			if err := place(&secs[e.shndxIdx], 4); err != nil {
-				return err
+				return 0, err
 			}
 		}
 		if err := place(&secs[e.strtabIdx], 1); err != nil {
-			return err
+			return 0, err
 		}
 	}
 	for _, i := range e.order {
 		if e.kind[i] == kindReloc {
 			s := &secs[e.newIdx[i]]
 			if err := place(s, s.Addralign); err != nil {
-				return err
+				return 0, err
 			}
 		}
 	}
 	if err := place(&secs[e.shstrtabIdx], 1); err != nil {
-		return err
+		return 0, err
 	}
-	if off, err = alignUp(off, c.wordAlign()); err != nil {
-		return err
-	}
-	shoff := off
-	off += uint64(e.nsec * c.shdr)
+	return alignUp(off, c.wordAlign())
+}
 
-	// Header.
-	h := f.Header
+// header is the output ELF header, with extended numbering (in section
+// header 0) where the counts do not fit.
+func (e *editor) header(secs []Section, progs []Prog, shoff uint64) Header {
+	h := e.f.Header
 	h.Shoff = shoff
 	if len(progs) < pnXnum {
 		h.Phnum = uint16(len(progs))
@@ -505,22 +611,22 @@ func (e *editor) layout(o *Output) error {
 		h.Shstrndx = shnXindex
 		secs[0].Link = uint32(e.shstrtabIdx)
 	}
-	o.Header = h
-	o.Sections = secs
-	if !c.is64() && off > 1<<32 {
-		return fmt.Errorf("output of %d bytes is too large for ELF32", off)
-	}
+	return h
+}
 
-	// Chunks to write.
+// addChunks lists what is written where: the headers, each section's
+// contents (new or the input's), the tables made here, the section headers.
+func (o *Output) addChunks(e *editor, tabs symTables, shstr []byte) {
+	c, secs := e.c, o.Sections
 	eh := make([]byte, c.ehdr)
-	c.putHeader(eh, &h)
+	c.putHeader(eh, &o.Header)
 	o.chunks = append(o.chunks, chunk{0, eh})
-	if len(progs) > 0 {
-		ph := make([]byte, len(progs)*c.phdr)
-		for k := range progs {
-			c.putProg(ph[k*c.phdr:], &progs[k])
+	if len(o.Progs) > 0 {
+		ph := make([]byte, len(o.Progs)*c.phdr)
+		for k := range o.Progs {
+			c.putProg(ph[k*c.phdr:], &o.Progs[k])
 		}
-		o.chunks = append(o.chunks, chunk{h.Phoff, ph})
+		o.chunks = append(o.chunks, chunk{o.Header.Phoff, ph})
 	}
 	for _, i := range e.order {
 		s := &secs[e.newIdx[i]]
@@ -529,14 +635,14 @@ func (e *editor) layout(o *Output) error {
 		}
 		data, ok := e.data[i]
 		if !ok {
-			data = f.Contents(i)
+			data = e.f.Contents(i)
 		}
 		o.chunks = append(o.chunks, chunk{s.Offset, data})
 	}
 	if e.symtabIdx != 0 {
-		o.chunks = append(o.chunks, chunk{secs[e.symtabIdx].Offset, symtab}, chunk{secs[e.strtabIdx].Offset, strs})
+		o.chunks = append(o.chunks, chunk{secs[e.symtabIdx].Offset, tabs.symtab}, chunk{secs[e.strtabIdx].Offset, tabs.strs})
 		if e.shndxIdx != 0 {
-			o.chunks = append(o.chunks, chunk{secs[e.shndxIdx].Offset, shndx})
+			o.chunks = append(o.chunks, chunk{secs[e.shndxIdx].Offset, tabs.shndx})
 		}
 	}
 	o.chunks = append(o.chunks, chunk{secs[e.shstrtabIdx].Offset, shstr})
@@ -544,7 +650,12 @@ func (e *editor) layout(o *Output) error {
 	for k := range secs {
 		c.putSection(sh[k*c.shdr:], &secs[k])
 	}
-	o.chunks = append(o.chunks, chunk{shoff, sh})
+	o.chunks = append(o.chunks, chunk{o.Header.Shoff, sh})
+}
+
+// checkChunks sorts the chunks by offset, refuses overlaps and sets the
+// file's size.
+func (o *Output) checkChunks() error {
 	sort.SliceStable(o.chunks, func(a, b int) bool { return o.chunks[a].off < o.chunks[b].off })
 	var end uint64
 	for _, ch := range o.chunks {

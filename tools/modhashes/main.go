@@ -123,6 +123,10 @@ func version() string {
 	if !ok {
 		return "modhashes (no build information)"
 	}
+	return formatVersion(bi)
+}
+
+func formatVersion(bi *debug.BuildInfo) string {
 	v := "modhashes " + bi.Main.Version
 	var rev, modified, when string
 	for _, s := range bi.Settings {

@@ -180,6 +180,10 @@ func main() {
 		return
 	case name == "help" && len(args) == 1:
 		name, args = args[0], []string{"--help"}
+	case name == "help" && len(args) > 1:
+		fmt.Fprintf(os.Stderr, "modhashes help: want one command, got %d arguments\n\n", len(args))
+		usage(os.Stderr)
+		os.Exit(2)
 	case name == "-h" || name == "--help" || name == "help":
 		usage(os.Stdout)
 		return

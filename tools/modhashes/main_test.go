@@ -201,6 +201,9 @@ func TestHelpAndVersion(t *testing.T) {
 		{[]string{"--version"}, 0, "modhashes ", ""},
 		{[]string{"install", "--bogus"}, 2, "", "usage: modhashes install"},
 		{[]string{"help", "nosuch"}, 2, "", "unknown command"},
+		{[]string{"help", "install", "verify"}, 2, "", "want one command"},
+		{[]string{"version"}, 0, "modhashes ", ""},
+		{[]string{"help", "tree"}, 0, "--json", ""},
 	} {
 		r := modhashes(t, dir, tc.args...)
 		if r.code != tc.code || !strings.Contains(r.stdout, tc.out) || !strings.Contains(r.stderr, tc.inErr) ||

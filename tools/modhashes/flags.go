@@ -38,7 +38,7 @@ func addRootFlags(fs *pflag.FlagSet, use rootUse, what string) *hashesroot.Sourc
 	}
 	fs.StringVar(&src.Bin, "root-bin", "", verb+" `FILE`, the 36 raw bytes of .module_hashes ("+order+")"+what)
 	fs.StringVar(&src.C, "root-c", "", verb+" the C source `FILE` (kbuild's .tmp_module_hashes.c)"+what)
-	fs.StringVar(&src.Endian, "endian", "", "byte order of --root-bin: little or big")
+	fs.StringVar(&src.Endian, "endian", "", "byte order of --root-bin, `ORDER`: little or big")
 	fs.StringVar(&src.Target, "target", "", "byte order of --root-bin: that of the ELF `FILE` (e.g. vmlinux.unstripped)")
 	return src
 }

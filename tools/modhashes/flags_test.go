@@ -20,7 +20,7 @@ func TestRootFlagsAreOneSet(t *testing.T) {
 		{"tree", false}, {"finalize", false}, {"install", true}, {"verify", true},
 	} {
 		r := modhashes(t, dir, "help", tc.cmd)
-		for _, flag := range []string{"--root-bin FILE", "--root-c FILE", "--endian string", "--target FILE"} {
+		for _, flag := range []string{"--root-bin FILE", "--root-c FILE", "--endian ORDER", "--target FILE"} {
 			if !strings.Contains(r.stdout, flag) {
 				t.Errorf("%s --help does not offer %s:\n%s", tc.cmd, flag, r.stdout)
 			}

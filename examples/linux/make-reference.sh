@@ -33,10 +33,11 @@ ext=$work/hello set=$work/set root=$work/root
 cp -r "$here/hello" "$ext"
 # The flags TREE was built with: other ones would make kbuild rebuild it.
 map="-fdebug-prefix-map=$src=/usr/src/linux"
-kmake() { make -C "$src" -j"$jobs" KCFLAGS="$map" KAFLAGS="$map" "$@"; }
+host="-ffile-prefix-map=$src=/usr/src/linux"
+kmake() { make -C "$src" -j"$jobs" KCFLAGS="$map" KAFLAGS="$map" HOSTCFLAGS="$host" "$@"; }
 
 ext_map="$map -fdebug-prefix-map=$ext=/usr/src/external"
-make -C "$src" -j"$jobs" KCFLAGS="$ext_map" KAFLAGS="$ext_map" M="$ext" modules
+make -C "$src" -j"$jobs" KCFLAGS="$ext_map" KAFLAGS="$ext_map" HOSTCFLAGS="$host" M="$ext" modules
 
 # With CONFIG_MODULE_INSTALL_STRIP="1" (strip_modules in the rules) the
 # modules are hashed and installed stripped: the in-tree ones as the driver

@@ -45,6 +45,8 @@ CHROOT_PACKAGES=(
 	make bc flex bison libelf-dev libssl-dev dwarves kmod cpio patch binutils
 	# the kernel's package targets (make bindeb-pkg, binrpm-pkg) in examples/linux/e2e.sh
 	dpkg-dev debhelper rsync libdw-dev rpm
+	# the Go tests' cross ELF cases (tools/elfedit/elftest): ELF32/ELF64 in both byte orders
+	binutils-i686-linux-gnu binutils-mips-linux-gnu binutils-mips64el-linux-gnuabi64 binutils-s390x-linux-gnu
 )
 
 say() { printf 'setup: %s\n' "$*" >&2; }

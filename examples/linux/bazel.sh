@@ -34,22 +34,14 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=examples/linux/initramfs.sh
-. "$here/initramfs.sh"
+# shellcheck source=examples/linux/checks.sh
+. "$here/checks.sh"
 repo=$(cd "$here/../.." && pwd)
 work=${1:-/var/tmp/modhashes-bazel-kernel}
 e2e_work=${E2E_WORK:-$work/e2e}
 bazel=$repo/tools/bazel/bazel
 in_chroot=$repo/tools/bazel/chroot
 targets=(//examples/linux:bzImage //examples/linux:install //examples/linux:vmlinux)
-
-t0=$(date +%s)
-passed=0
-failed=0
-phase() { printf '\n== %s (%ds)\n' "$*" $(($(date +%s) - t0)); }
-pass() { passed=$((passed + 1)); echo "PASS: $*"; }
-fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
-die() { echo "bazel.sh: $*" >&2; echo "bazel.sh: $passed passed, $((failed + 1)) failed"; exit 1; }
 
 remote_pid=
 e2e_pid=
@@ -64,15 +56,7 @@ trap cleanup EXIT
 
 phase "packages and the Bazel environment"
 # e2e.sh's too, so that it finds them installed.
-pkgs=(gcc libc6-dev busybox-static qemu-system-x86 cpio xz-utils openssl python3 patch)
-missing=()
-for p in "${pkgs[@]}"; do
-	dpkg-query -W -f '${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-	apt-get update -q >/dev/null
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
-fi
+need_packages gcc libc6-dev busybox-static qemu-system-x86 cpio xz-utils python3 patch
 busybox=/bin/busybox
 bash "$repo/tools/bazel/setup.sh"
 mkdir -p "$work/bin"
@@ -155,16 +139,9 @@ KMOD_ROOT=${MODHASHES_BAZEL_HOME:-/var/tmp/modhashes-bazel}/chroot \
 	boot_initramfs "$ir" "$out/obj" "$out" "$release" "$busybox" "$mh" "$work/verify.json" ||
 	die "initramfs"
 log=$work/serial.log
-rm -f "$log"
-timeout 300 qemu-system-x86_64 -accel tcg -m 256M -smp 1 -nodefaults -display none \
-	-no-reboot -serial "file:$log" -kernel "$out/bzImage" -initrd "$ir/initramfs.cpio.gz" \
-	-append "console=ttyS0 loglevel=7 panic=-1 module.sig_enforce=1" ||
-	die "qemu failed or timed out (log: $log)"
-if python3 "$here/bootcheck.py" check "$work/verify.json" "$ir/cases" "$log"; then
-	pass "the kernel did what modhashes verify predicted for all $(wc -l <"$ir/cases") cases"
-else
-	fail "kernel and modhashes verify disagree (log: $log)"
-fi
+boot_check "Bazel's kernel" "$log" "$work/verify.json" "$ir/cases" qemu-system-x86_64 -m 256M \
+	-kernel "$out/bzImage" -initrd "$ir/initramfs.cpio.gz" \
+	-append "console=ttyS0 loglevel=7 panic=-1 module.sig_enforce=1"
 loaded=$(sed -n '/^E2E-PROC-MODULES/,/^E2E-END/p' "$log" | awk 'NF > 3 { print $1 }' | sort)
 want=$(find "$mods" -name '*.ko*' | sed 's|.*/||; s/\.ko.*//' | sort)
 if [ "$loaded" = "$want" ]; then pass "all $(echo "$want" | wc -l) installed modules are loaded (test_static_key_base by modprobe's dependency)"
@@ -210,24 +187,7 @@ phase "hermetic"
 "$bazel" aquery --config=ci --output=jsonproto "deps($(IFS=+; echo "${targets[*]}"))" >"$work/aquery.json" 2>/dev/null ||
 	die "aquery failed"
 output_base=$("$bazel" info --config=ci output_base 2>/dev/null)
-if python3 - "$work/aquery.json" "$repo" "$output_base" "$HOME" <<'EOF'
-import json, sys
-data = json.load(open(sys.argv[1]))
-paths = [p for p in sys.argv[2:] if p and p != "/"]
-problems = []
-for a in data.get("actions", []):
-    words = a.get("arguments", []) + ["%s=%s" % (e["key"], e.get("value", "")) for e in a.get("environmentVariables", [])]
-    for w in words:
-        if any(p in w for p in paths):
-            problems.append("%s: %r" % (a["mnemonic"], w))
-    for k in a.get("executionInfo", []):
-        if k["key"] in ("local", "no-sandbox", "no-remote", "no-cache"):
-            problems.append("%s: tag %s" % (a["mnemonic"], k["key"]))
-print("%d actions; %d problems" % (len(data.get("actions", [])), len(problems)))
-for p in problems[:20]:
-    print("  " + p)
-sys.exit(1 if problems else 0)
-EOF
+if python3 "$repo/tools/bazel/hermetic.py" "$work/aquery.json" "$repo" "$output_base" "$HOME"
 then pass "no action names the checkout, the output base or the user, and none opts out of the sandbox or the remote cache"
 else fail "actions depend on the host"; fi
 # The toolchain's identity is part of the kbuild actions' cache keys.
@@ -269,17 +229,10 @@ b=$e2e_work/b/src/kernel
 {
 	printf '%-40s %-64s %s\n' file sha256 identical
 	same=1
-	row() { # NAME BAZEL MAKE
-		local a b
-		a=$(sha256sum <"$2" | cut -d' ' -f1)
-		b=$(sha256sum <"$3" 2>/dev/null | cut -d' ' -f1)
-		if [ "$a" = "$b" ]; then printf '%-40s %-64s %s\n' "$1" "$a" yes
-		else printf '%-40s %-64s %s\n' "$1" "$a" "NO (Make: ${b:-missing})"; same=0; fi
-	}
-	row vmlinux "$out/vmlinux" "$b/vmlinux"
-	row bzImage "$out/bzImage" "$b/arch/x86/boot/bzImage"
+	same_row vmlinux "$out/vmlinux" "$b/vmlinux" Make
+	same_row bzImage "$out/bzImage" "$b/arch/x86/boot/bzImage" Make
 	while read -r f; do
-		row "$f" "$mods/$f" "$mk/root/lib/modules/$release/$f"
+		same_row "$f" "$mods/$f" "$mk/root/lib/modules/$release/$f" Make
 	done < <(cd "$mods" && find . -type f | sed 's|^\./||' | LC_ALL=C sort)
 	# Everything make modules_install wrote, but for the build symlink.
 	extra=$(cd "$mk/root/lib/modules/$release" && find . -type f | sed 's|^\./||' | LC_ALL=C sort |
@@ -294,6 +247,4 @@ else fail "Bazel's and Make's builds differ"; fi
 phase "summary"
 grep -v '^same=' "$table" | head -3
 echo "clean build, side by side on $(nproc) cores with e2e.sh's tree A: Make ${make_time}s, Bazel ${bazel_time}s: ${ratio}x (goal <= 1.25x); no-op ${noop}s (goal < 5s)"
-echo "total time: $(($(date +%s) - t0))s"
-echo "bazel.sh: $passed passed, $failed failed"
-[ "$failed" = 0 ]
+finish

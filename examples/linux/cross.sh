@@ -39,8 +39,8 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=examples/linux/initramfs.sh
-. "$here/initramfs.sh"
+# shellcheck source=examples/linux/checks.sh
+. "$here/checks.sh"
 repo=$(cd "$here/../.." && pwd)
 work=${1:-/var/tmp/modhashes-cross}
 work=$(mkdir -p "$work" && cd "$work" && pwd)
@@ -48,14 +48,6 @@ jobs=${JOBS:-$(nproc)}
 kver=7.3
 patches=$repo/kbuild/patches/linux-$kver
 read -ra arches <<< "${CROSS_ARCHES:-arm64 s390x}"
-
-t0=$(date +%s)
-passed=0
-failed=0
-phase() { printf '\n== %s (%ds)\n' "$*" $(($(date +%s) - t0)); }
-pass() { passed=$((passed + 1)); echo "PASS: $*"; }
-fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
-die() { echo "cross: $*" >&2; echo "cross: $passed passed, $((failed + 1)) failed"; exit 1; }
 
 # Per architecture: kbuild ARCH, CROSS_COMPILE, boot image, QEMU command
 # line, console, expected byte order.
@@ -71,18 +63,9 @@ for a in "${arches[@]}"; do
 done
 
 phase "packages"
-pkgs=(gcc libc6-dev make bc flex bison libelf-dev libssl-dev openssl dwarves
-	cpio xz-utils kmod python3 binutils patch
-	gcc-aarch64-linux-gnu gcc-s390x-linux-gnu qemu-system-arm qemu-system-misc)
-missing=()
-for p in "${pkgs[@]}"; do
-	dpkg-query -W -f '${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-	echo "installing: ${missing[*]}"
-	apt-get update -q >/dev/null
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
-fi
+need_packages gcc libc6-dev make bc flex bison libelf-dev libssl-dev openssl dwarves \
+	cpio xz-utils kmod python3 binutils patch \
+	gcc-aarch64-linux-gnu gcc-s390x-linux-gnu qemu-system-arm qemu-system-misc
 declare -A busybox
 for a in "${arches[@]}"; do
 	d=$("$here/fetch-deb.sh" "busybox-static:$a" "$work/debs")
@@ -301,24 +284,11 @@ EOF
 	BOOT_OTHER=$other OBJCOPY=${cross[$a]}objcopy boot_initramfs "$ir" "$out" "$root" "$release" "${busybox[$a]}" \
 		"$mh" "$root/verify.json" || die "$a: initramfs"
 
-	phase "$a: boot in ${qemu[$a]%% *} (TCG)"
-	local log=$root/serial.log
-	rm -f "$log"
+	phase "$a: boot in ${qemu[$a]%% *} (TCG), kernel decisions vs modhashes verify"
 	# shellcheck disable=SC2086
-	timeout 300 ${qemu[$a]} -accel tcg -m 512M -smp 1 -nodefaults -display none \
-		-no-reboot -serial "file:$log" \
+	boot_check "$a" "$root/serial.log" "$root/verify.json" "$cases" ${qemu[$a]} -m 512M \
 		-kernel "$root/$(basename "${image[$a]}")" -initrd "$ir/initramfs.cpio.gz" \
-		-append "console=${console[$a]} loglevel=7 panic=-1 module.sig_enforce=1" ||
-		{ tail -30 "$log"; fail "$a: qemu failed or timed out (log: $log)"; return; }
-	echo "serial console: $log ($(wc -l < "$log") lines)"
-	grep -E 'E2E|Loading of|insmod|module hashes|Linux version' "$log" | head -60
-
-	phase "$a: kernel decisions vs modhashes verify"
-	if python3 "$here/bootcheck.py" check "$root/verify.json" "$cases" "$log"; then
-		pass "$a: the kernel did what modhashes verify predicted for all $(wc -l < "$cases") modules"
-	else
-		fail "$a: kernel and modhashes verify disagree"
-	fi
+		-append "console=${console[$a]} loglevel=7 panic=-1 module.sig_enforce=1"
 }
 
 for a in "${arches[@]}"; do
@@ -330,6 +300,4 @@ for a in "${arches[@]}"; do
 	r=$(cat "$work/$a/build/include/config/kernel.release")
 	echo "$a: $work/$a/$(basename "${image[$a]}"), $work/$a/lib/modules/$r/"
 done
-echo "total time: $(($(date +%s) - t0))s"
-echo "cross: $passed passed, $failed failed"
-[ "$failed" = 0 ]
+finish

@@ -34,34 +34,17 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=examples/linux/initramfs.sh
-. "$here/initramfs.sh"
+# shellcheck source=examples/linux/checks.sh
+. "$here/checks.sh"
 repo=$(cd "$here/../.." && pwd)
 work=${1:-/var/tmp/modhashes-e2e}
 jobs=${JOBS:-$(nproc)}
 kver=7.3
 patches=$repo/kbuild/patches/linux-$kver
 
-t0=$(date +%s)
-passed=0
-failed=0
-phase() { printf '\n== %s (%ds)\n' "$*" $(($(date +%s) - t0)); }
-pass() { passed=$((passed + 1)); echo "PASS: $*"; }
-fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
-die() { echo "e2e: $*" >&2; echo "e2e: $passed passed, $((failed + 1)) failed"; exit 1; }
-
 phase "packages"
 # The kernel toolchain is the chroot's; these are for the checks and the boot.
-pkgs=(gcc libc6-dev busybox-static qemu-system-x86 cpio xz-utils python3 patch)
-missing=()
-for p in "${pkgs[@]}"; do
-	dpkg-query -W -f '${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-	echo "installing: ${missing[*]}"
-	apt-get update -q >/dev/null
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
-fi
+need_packages gcc libc6-dev busybox-static qemu-system-x86 cpio xz-utils python3 patch
 busybox=$(command -v busybox || true)
 [ -x /bin/busybox ] && busybox=/bin/busybox
 [ -n "$busybox" ] || die "busybox not found"
@@ -298,21 +281,14 @@ strip_mismatch B "$rootB" makeB
 phase "reproducibility: A ($srcA) vs B ($srcB)"
 table=$work/reproducibility.txt
 {
-	printf '%-34s %-64s %s\n' artifact sha256 identical
+	printf '%-40s %-64s %s\n' artifact sha256 identical
 	same=1
-	row() { # NAME FILE_A FILE_B
-		local a b
-		a=$(sha256sum < "$2" | cut -d' ' -f1)
-		b=$(sha256sum < "$3" | cut -d' ' -f1)
-		if [ "$a" = "$b" ]; then printf '%-34s %-64s %s\n' "$1" "$a" yes
-		else printf '%-34s %-64s %s\n' "$1" "$a" "NO (B: $b)"; same=0; fi
-	}
-	row vmlinux "$srcA/vmlinux" "$srcB/vmlinux"
-	row bzImage "$srcA/arch/x86/boot/bzImage" "$srcB/arch/x86/boot/bzImage"
-	row "root (.module_hashes)" "$srcA/.module_hashes.bin" "$srcB/.module_hashes.bin"
+	same_row vmlinux "$srcA/vmlinux" "$srcB/vmlinux"
+	same_row bzImage "$srcA/arch/x86/boot/bzImage" "$srcB/arch/x86/boot/bzImage"
+	same_row "root (.module_hashes)" "$srcA/.module_hashes.bin" "$srcB/.module_hashes.bin"
 	n=0
 	while read -r m; do
-		row "${m#kernel/}" "$modA/$m" "$modB/$m"
+		same_row "${m#kernel/}" "$modA/$m" "$modB/$m"
 		n=$((n + 1))
 	done < <(cd "$modA" && find kernel -name '*.ko*' -type f | sort)
 	[ "$(cd "$modB" && find kernel -name '*.ko*' -type f | wc -l)" = "$n" ] || { echo "B has other modules"; same=0; }
@@ -524,24 +500,10 @@ KMOD_ROOT=${MODHASHES_BAZEL_HOME:-/var/tmp/modhashes-bazel}/chroot BOOT_MODPROBE
 
 phase "boot A's linux-image package in qemu-system-x86_64 (TCG)"
 cmp -s "$deb/image/boot/vmlinuz-$release" "$srcA/arch/x86/boot/bzImage" || die "the packaged vmlinuz is not A's bzImage"
-log=$work/serial.log
-rm -f "$log"
-timeout 300 qemu-system-x86_64 -accel tcg -m 256M -smp 1 -nodefaults -display none \
-	-no-reboot -serial "file:$log" \
+boot_check "A's packages" "$work/serial.log" "$work/verify.json" "$cases" qemu-system-x86_64 -m 256M \
 	-kernel "$deb/image/boot/vmlinuz-$release" -initrd "$ir/initramfs.cpio.gz" \
-	-append "console=ttyS0 loglevel=7 panic=-1 module.sig_enforce=1" || die "qemu failed or timed out (log: $log)"
-echo "serial console: $log ($(wc -l < "$log") lines)"
-grep -E 'E2E|Loading of|insmod|module hashes|Linux version' "$log" | head -60
-
-phase "kernel decisions vs modhashes verify"
-if python3 "$here/bootcheck.py" check "$work/verify.json" "$cases" "$log"; then
-	pass "the kernel did what modhashes verify predicted for all $(wc -l < "$cases") modules"
-else
-	fail "kernel and modhashes verify disagree"
-fi
+	-append "console=ttyS0 loglevel=7 panic=-1 module.sig_enforce=1"
 
 phase "summary"
 grep -v '^same=' "$table"
-echo "total time: $(($(date +%s) - t0))s"
-echo "e2e: $passed passed, $failed failed"
-[ "$failed" = 0 ]
+finish

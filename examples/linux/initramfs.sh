@@ -1,5 +1,5 @@
-# Sourced by e2e.sh, cross.sh and bazel.sh: the initramfs of the boot check,
-# the same for every architecture, and the module helpers they share.
+# Sourced by checks.sh: the initramfs of the boot check, the same for
+# every architecture, and the module helpers of e2e.sh, cross.sh and bazel.sh.
 #
 # boot_initramfs DIR OBJTREE MODROOT RELEASE BUSYBOX MODHASHES VERIFY_JSON
 #   DIR/cases lists what the guest loads, in order: four bad modules (one

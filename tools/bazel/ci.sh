@@ -152,26 +152,7 @@ step "remote-executable actions"
 "$bazel" aquery "${ci[@]}" --output=jsonproto 'deps(//...)' >"$tmp/aquery.json" 2>"$tmp/aquery.log" ||
 	{ cat "$tmp/aquery.log"; die "aquery failed"; }
 output_base=$("$bazel" info output_base 2>/dev/null)
-python3 - "$tmp/aquery.json" "$root" "$output_base" <<'EOF2'
-import json, sys
-data = json.load(open(sys.argv[1]))
-bad_tags = {"local", "no-remote", "no-remote-exec", "no-sandbox"}
-paths = sys.argv[2:]
-problems = []
-for a in data.get("actions", []):
-    info = {p["key"] for p in a.get("executionInfo", [])}
-    if info & bad_tags:
-        problems.append("%s: tags %s" % (a["mnemonic"], sorted(info & bad_tags)))
-    words = a.get("arguments", []) + [e.get("value", "") for e in a.get("environmentVariables", [])]
-    for w in words:
-        if any(p in w for p in paths):
-            problems.append("%s: host path in %r" % (a["mnemonic"], w))
-            break
-for p in problems[:20]:
-    print(p)
-print("%d actions, %d not remote-executable" % (len(data.get("actions", [])), len(problems)))
-sys.exit(1 if problems else 0)
-EOF2
+python3 "$here/hermetic.py" "$tmp/aquery.json" "$root" "$output_base"
 
 # digests DIR: sha256 of every pipeline output, by path below bazel-bin.
 digests() {

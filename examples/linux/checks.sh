@@ -1,0 +1,71 @@
+# Sourced by e2e.sh, cross.sh and bazel.sh: how they count and report
+# checks, install what they need, compare outputs and boot a kernel (with
+# initramfs.sh's boot_initramfs, plain and build_id).
+#
+# phase TEXT, pass TEXT, fail TEXT, die TEXT: a heading with the seconds
+#   since the script started; a passed or failed check (counted); a fatal
+#   error, counted as a failure, that ends the script.
+# finish: the time and the counts; fails if any check failed.
+# need_packages PKG...: installs the Debian packages that are missing.
+# same_row NAME FILE_A FILE_B [WHO_B]: one row of a table of sha256 digests,
+#   "yes" where the two files are identical; clears $same where not.
+# boot_check NAME LOG VERIFY_JSON CASES QEMU ARG...: boots QEMU (a machine,
+#   a kernel, an initramfs from boot_initramfs, a command line) with its
+#   serial console in LOG, then checks that the kernel decided on every case
+#   as modhashes verify predicted (bootcheck.py).
+
+checks_name=$(basename "$0" .sh)
+checks_here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=examples/linux/initramfs.sh
+. "$checks_here/initramfs.sh"
+t0=$(date +%s)
+passed=0
+failed=0
+phase() { printf '\n== %s (%ds)\n' "$*" $(($(date +%s) - t0)); }
+pass() { passed=$((passed + 1)); echo "PASS: $*"; }
+fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
+die() {
+	echo "$checks_name: $*" >&2
+	echo "$checks_name: $passed passed, $((failed + 1)) failed"
+	exit 1
+}
+finish() {
+	echo "total time: $(($(date +%s) - t0))s"
+	echo "$checks_name: $passed passed, $failed failed"
+	[ "$failed" = 0 ]
+}
+
+need_packages() {
+	local p missing=()
+	for p in "$@"; do
+		dpkg-query -W -f '${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
+	done
+	[ ${#missing[@]} -gt 0 ] || return 0
+	echo "installing: ${missing[*]}"
+	apt-get update -q >/dev/null
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+same=1
+same_row() {
+	local a b
+	a=$(sha256sum <"$2" | cut -d' ' -f1)
+	b=$(sha256sum <"$3" 2>/dev/null | cut -d' ' -f1)
+	if [ "$a" = "$b" ]; then printf '%-40s %-64s %s\n' "$1" "$a" yes
+	else printf '%-40s %-64s %s\n' "$1" "$a" "NO (${4:-B}: ${b:-missing})"; same=0; fi
+}
+
+boot_check() {
+	local name=$1 log=$2 json=$3 cases=$4
+	shift 4
+	rm -f "$log"
+	timeout 300 "$@" -accel tcg -smp 1 -nodefaults -display none -no-reboot -serial "file:$log" ||
+		{ tail -30 "$log" 2>/dev/null || true; fail "$name: qemu failed or timed out (log: $log)"; return 0; }
+	echo "serial console: $log ($(wc -l <"$log") lines)"
+	grep -E 'E2E|Loading of|insmod|module hashes|Linux version' "$log" | head -60
+	if python3 "$checks_here/bootcheck.py" check "$json" "$cases" "$log"; then
+		pass "$name: the kernel did what modhashes verify predicted for all $(wc -l <"$cases") modules"
+	else
+		fail "$name: kernel and modhashes verify disagree (log: $log)"
+	fi
+}

@@ -265,15 +265,41 @@ func NewStrictReader(r io.Reader, max int64) (io.ReadCloser, Format, error) {
 	return newReader(r, max, true)
 }
 
+// bufReaders are newReader's input buffers, reused: install checks every
+// module it writes, and a fresh 64 KiB buffer each time is memory to clear
+// and collect.
+var bufReaders sync.Pool
+
 func newReader(r io.Reader, max int64, strict bool) (io.ReadCloser, Format, error) {
-	br := bufio.NewReaderSize(r, 64<<10)
+	br, ok := bufReaders.Get().(*bufio.Reader)
+	if ok {
+		br.Reset(r)
+	} else {
+		br = bufio.NewReaderSize(r, 64<<10)
+	}
+	dec, f, done, err := decoderFor(br, strict)
+	if err != nil {
+		br.Reset(nil)
+		bufReaders.Put(br)
+		return nil, f, err
+	}
+	return &limited{r: dec, left: max, f: f, done: func() {
+		done()
+		br.Reset(nil)
+		bufReaders.Put(br)
+	}}, f, nil
+}
+
+// decoderFor detects br's format and returns its decoder, and what to do
+// once it is no longer read.
+func decoderFor(br *bufio.Reader, strict bool) (io.Reader, Format, func(), error) {
 	head, err := br.Peek(headerPeek)
 	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
-		return nil, None, err
+		return nil, None, nil, err
 	}
 	f := Detect(head)
 	if err := KernelCheck(f, head); err != nil {
-		return nil, f, err
+		return nil, f, nil, err
 	}
 	var dec io.Reader
 	done := func() {}
@@ -284,14 +310,14 @@ func newReader(r io.Reader, max int64, strict bool) (io.ReadCloser, Format, erro
 		if !strict {
 			fr, err := rawDeflate(br)
 			if err != nil {
-				return nil, f, fmt.Errorf("gzip: %w", err)
+				return nil, f, nil, fmt.Errorf("gzip: %w", err)
 			}
 			dec = fr
 			break
 		}
 		z, err := gzip.NewReader(br)
 		if err != nil {
-			return nil, f, fmt.Errorf("gzip: %w", err)
+			return nil, f, nil, fmt.Errorf("gzip: %w", err)
 		}
 		z.Multistream(false) // the kernel inflates the first member only
 		dec = z
@@ -299,22 +325,22 @@ func newReader(r io.Reader, max int64, strict bool) (io.ReadCloser, Format, erro
 		end := &lastBytes{r: br}
 		z, err := xz.ReaderConfig{SingleStream: true}.NewReader(end)
 		if err != nil {
-			return nil, f, fmt.Errorf("xz: %w", err)
+			return nil, f, nil, fmt.Errorf("xz: %w", err)
 		}
 		dec = &xzEnd{r: z, in: end}
 	case Zstd:
 		d, err := getDecoder()
 		if err != nil {
-			return nil, f, fmt.Errorf("zstd: %w", err)
+			return nil, f, nil, fmt.Errorf("zstd: %w", err)
 		}
 		if err := d.Reset(br); err != nil {
 			decoders.Put(d)
-			return nil, f, fmt.Errorf("zstd: %w", err)
+			return nil, f, nil, fmt.Errorf("zstd: %w", err)
 		}
 		dec = d
 		done = func() { d.Reset(nil); decoders.Put(d) }
 	}
-	return &limited{r: dec, left: max, f: f, done: done}, f, nil
+	return dec, f, done, nil
 }
 
 // rawDeflate skips the gzip header as the kernel does (10 bytes, then a
@@ -412,14 +438,21 @@ func (l *limited) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// Close returns the decoder to its pool.
+// Close returns the decoder and its buffer to their pools; reading after
+// it is an error, not a read from a decoder another stream now uses.
 func (l *limited) Close() error {
 	if l.done != nil {
 		l.done()
 		l.done = nil
+		l.r = nil
+		if l.err == nil {
+			l.err = errClosed
+		}
 	}
 	return nil
 }
+
+var errClosed = errors.New("read after Close")
 
 func zstdHeader(b []byte) (zstd.Header, error) {
 	var h zstd.Header
@@ -491,6 +524,35 @@ type Content struct {
 	Whole  []byte // all of it, when it is at most Scan's keep bytes; else nil
 	Head   []byte // its first bytes (up to 64)
 	Tail   []byte // its last bytes (all of Whole when that is set)
+	buf    *[]byte
+}
+
+// Release hands Whole's memory to the next Scan; c's slices must not be
+// used after it. Callers that keep them need not call it.
+func (c *Content) Release() {
+	if c.buf != nil {
+		putScanBuf(c.buf, c.Whole)
+	}
+	*c = Content{Format: c.Format, Size: c.Size}
+}
+
+// scanBufs are Scan's buffers (up to keep bytes), reused through Release:
+// checking thousands of modules would otherwise allocate and clear up to
+// keep bytes for each, most of the time a check takes.
+var scanBufs sync.Pool
+
+func getScanBuf(n int) *[]byte {
+	if p, ok := scanBufs.Get().(*[]byte); ok && cap(*p) >= n {
+		*p = (*p)[:0]
+		return p
+	}
+	b := make([]byte, 0, n)
+	return &b
+}
+
+func putScanBuf(p *[]byte, b []byte) {
+	*p = b[:0]
+	scanBufs.Put(p)
 }
 
 // Scan decompresses r (see NewReader) in one pass and keeps the whole
@@ -513,7 +575,8 @@ func scan(r io.Reader, limit int64, keep, tail int, strict bool) (Content, error
 	}
 	defer dec.Close()
 	c := Content{Format: f}
-	buf := make([]byte, 0, min(keep, 1<<20)+1)
+	bp := getScanBuf(min(keep, 1<<20) + 1)
+	buf := *bp
 	for {
 		if len(buf) == cap(buf) {
 			buf = append(buf, 0)[:len(buf)]
@@ -525,10 +588,11 @@ func scan(r io.Reader, limit int64, keep, tail int, strict bool) (Content, error
 			break
 		}
 		if err == io.EOF {
-			c.Whole, c.Head, c.Tail = buf, buf, buf
+			c.Whole, c.Head, c.Tail, c.buf = buf, buf, buf, bp
 			return c, nil
 		}
 		if err != nil {
+			putScanBuf(bp, buf)
 			return c, err
 		}
 	}
@@ -536,6 +600,7 @@ func scan(r io.Reader, limit int64, keep, tail int, strict bool) (Content, error
 	c.Head = append([]byte(nil), buf[:min(len(buf), 64)]...)
 	ring := make([]byte, 0, 2*tail+64<<10)
 	ring = append(ring, buf[max(0, len(buf)-tail):]...)
+	putScanBuf(bp, buf)
 	buf = nil
 	for {
 		if len(ring) == cap(ring) {

@@ -266,6 +266,70 @@ func TestScan(t *testing.T) {
 	}
 }
 
+// Scan reuses the memory of released contents: each content must still be
+// exactly its own, a content kept without Release must not be overwritten
+// by later scans, and Release must leave nothing to read.
+func TestScanReusesReleasedBuffers(t *testing.T) {
+	const keep, tail = 1 << 16, 512
+	kept := sample(keep/2, 99)
+	enc, err := Encode(Zstd, kept)
+	if err != nil {
+		t.Fatal(err)
+	}
+	held, err := Scan(bytes.NewReader(enc), 1<<30, keep, tail)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, n := range []int{keep, 100, keep / 2, 3 * keep, keep - 1, 7} {
+		data := sample(n, int64(i))
+		f := Formats[i%len(Formats)]
+		b, err := Encode(f, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := ScanStrict(bytes.NewReader(b), 1<<30, keep, tail)
+		if err != nil {
+			t.Fatalf("%v, %d bytes: %v", f, n, err)
+		}
+		if got := c.Tail; !bytes.Equal(got, data[max(0, n-tail):]) && !bytes.Equal(got, data) {
+			t.Errorf("%v, %d bytes: tail differs after reuse", f, n)
+		}
+		if n <= keep && !bytes.Equal(c.Whole, data) {
+			t.Errorf("%v, %d bytes: whole content differs after reuse", f, n)
+		}
+		c.Release()
+		if c.Whole != nil || c.Head != nil || c.Tail != nil || c.Size != int64(n) {
+			t.Errorf("%v, %d bytes: after Release: whole %d, head %d, tail %d bytes, size %d",
+				f, n, len(c.Whole), len(c.Head), len(c.Tail), c.Size)
+		}
+	}
+	if !bytes.Equal(held.Whole, kept) {
+		t.Error("a content kept without Release was overwritten by later scans")
+	}
+}
+
+// A reader's decoder and buffer go back to their pools on Close: reading
+// on must fail, not read another stream's data.
+func TestReadAfterClose(t *testing.T) {
+	for _, f := range Formats {
+		b, err := Encode(f, sample(1<<17, 5))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, _, err := NewReader(bytes.NewReader(b), 1<<30)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.Read(make([]byte, 100)); err != nil {
+			t.Fatalf("%v: %v", f, err)
+		}
+		r.Close()
+		if n, err := r.Read(make([]byte, 100)); n != 0 || err == nil {
+			t.Errorf("%v: read after Close: %d bytes, error %v", f, n, err)
+		}
+	}
+}
+
 // Both encoders of every format: deterministic, readable back, and the
 // system's exactly what kbuild's command line writes.
 func TestEncoders(t *testing.T) {

@@ -131,7 +131,9 @@ func (e Encoder) builtin(dst io.Writer, src io.Reader, size int64) error {
 		// One frame with the content size in its header, as the zstd
 		// program writes for a file.
 		z.ResetContentSize(dst, size)
-		_, err := io.Copy(z, src)
+		// Read straight into the encoder's block buffer: io.Copy would
+		// take a MultiReader's WriteTo, which allocates a buffer a call.
+		_, err := z.ReadFrom(src)
 		if cerr := z.Close(); err == nil {
 			err = cerr
 		}

@@ -38,6 +38,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/modhashes/modhashes/tools/atomicfile"
@@ -298,8 +299,10 @@ func joinErrors(errs []error) error {
 
 func where(m Module, opts Options) string { return modorder.Where(m.Src, opts.Order, m.Pos) }
 
-// tailSize is how much of a module's end is read to find a trailer.
-const tailSize = modsig.MaxTrailerSize
+// tailSize is how much of a module's end is read to find a trailer: its
+// marker and descriptor, which give the body's length (the signature
+// itself is dropped unread).
+const tailSize = len(modsig.Marker) + modsig.InfoSize
 
 // openBody opens the module and returns how many of its first bytes are the
 // module as hashed: all of them, or with ReplaceSignature all but the
@@ -309,13 +312,14 @@ func openBody(m Module, opts Options) (*os.File, int64, error) {
 	if err != nil {
 		return nil, 0, fmt.Errorf("%s: %w", where(m, opts), unwrapPath(err))
 	}
+	var buf [tailSize]byte
 	var tail []byte
 	fi, err := f.Stat()
 	if err == nil && fi.Size() == 0 {
 		err = errors.New("empty file, not a module")
 	}
 	if err == nil {
-		tail = make([]byte, min(fi.Size(), tailSize))
+		tail = buf[:min(fi.Size(), int64(tailSize))]
 		_, err = f.ReadAt(tail, fi.Size()-int64(len(tail)))
 	}
 	if err != nil {
@@ -433,6 +437,10 @@ func agree(mods []Module, found []pending, opts Options) (hashesroot.Root, error
 	return hashesroot.Root{Levels: levels, Hash: root}, nil
 }
 
+// outBufs are write's output buffers: one a module would be 256 KiB to
+// allocate and clear each time.
+var outBufs sync.Pool
+
 // write is phase 2 for one module: the module and its proof are streamed
 // through the encoder into a temporary file, which the kernel's decision
 // (package verify) is taken on before it replaces the target.
@@ -456,10 +464,17 @@ func write(m Module, p pending, root hashesroot.Root, enc compress.Encoder, opts
 	if enc.Path != "" {
 		err = enc.Compress(out.File, src, size) // the program writes the file itself
 	} else {
-		w := bufio.NewWriterSize(out.File, 256<<10)
+		w, ok := outBufs.Get().(*bufio.Writer)
+		if ok {
+			w.Reset(out.File)
+		} else {
+			w = bufio.NewWriterSize(out.File, 256<<10)
+		}
 		if err = enc.Compress(w, src, size); err == nil {
 			err = w.Flush()
 		}
+		w.Reset(nil)
+		outBufs.Put(w)
 	}
 	if err != nil {
 		return fmt.Errorf("%s: %s failed writing %s: %w", where(m, opts), enc, m.Dst, err)

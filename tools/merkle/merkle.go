@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"math/bits"
+	"sync"
 )
 
 // HashSize is the size of every hash in the tree.
@@ -26,6 +27,8 @@ type Hash [HashSize]byte
 
 func (h Hash) String() string { return hex.EncodeToString(h[:]) }
 
+var bufs sync.Pool // Leaf's scratch buffers
+
 // Leaf hashes a module file read from r, at position pos of modules.order.
 // It streams; buf (may be nil) is a scratch buffer for io.CopyBuffer.
 func Leaf(pos uint32, r io.Reader, buf []byte) (Hash, error) {
@@ -35,7 +38,14 @@ func Leaf(pos uint32, r io.Reader, buf []byte) (Hash, error) {
 	binary.BigEndian.PutUint32(hdr[1:], pos)
 	d.Write(hdr[:])
 	if buf == nil {
-		buf = make([]byte, 64<<10)
+		// Callers hash thousands of modules: reused, not allocated each.
+		p, ok := bufs.Get().(*[]byte)
+		if !ok {
+			b := make([]byte, 64<<10)
+			p = &b
+		}
+		defer bufs.Put(p)
+		buf = *p
 	}
 	if _, err := io.CopyBuffer(d, r, buf); err != nil {
 		return Hash{}, err

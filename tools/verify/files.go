@@ -71,6 +71,7 @@ func checkFile(name string, root hashesroot.Root, strict bool) (Result, error) {
 		scan = compress.ScanStrict
 	}
 	c, err := scan(f, MaxModuleSize, keepWhole, keepTail)
+	defer c.Release() // the Result keeps nothing of it
 	var r Result
 	switch {
 	case err != nil && !isReadError(err):

@@ -184,6 +184,7 @@ var (
 type pending struct {
 	proof merkle.Proof
 	root  merkle.Hash // the root the proof reaches from the module
+	size  int64       // the module's size as hashed
 }
 
 // Install installs every module of modules.order; see the package doc.
@@ -258,8 +259,17 @@ func Install(opts Options) (*Result, error) {
 	}
 	defer unlock()
 
+	// Largest modules first, so that no job is left compressing a big
+	// one alone at the end while the others idle.
+	queue := make([]int, len(entries))
+	for i := range queue {
+		queue[i] = i
+	}
+	sort.SliceStable(queue, func(a, b int) bool { return found[queue[a]].size > found[queue[b]].size })
 	var done atomic.Int64
-	if err := joinErrors(parallel.For(len(entries), opts.Jobs, func(_, i int) error {
+	errs := make([]error, len(entries))
+	for k, err := range parallel.For(len(queue), opts.Jobs, func(_, k int) error {
+		i := queue[k]
 		if err := write(res.Modules[i], found[i], root, res.Encoder, opts); err != nil {
 			return err
 		}
@@ -267,7 +277,10 @@ func Install(opts Options) (*Result, error) {
 			opts.Progress(int(done.Add(1)), len(entries))
 		}
 		return nil
-	})); err != nil {
+	}) {
+		errs[queue[k]] = err
+	}
+	if err := joinErrors(errs); err != nil {
 		return nil, err
 	}
 	if err := res.writeLists(lists); err != nil {
@@ -369,7 +382,7 @@ func examine(m Module, n int, opts Options) (pending, error) {
 		return p, fmt.Errorf("proof %s: has %d levels, but a tree of %d modules has %d: proof from another build?",
 			m.Proof, len(proof.Siblings), n, want)
 	}
-	p.proof = proof
+	p.proof, p.size = proof, bodyLen
 	leaf, err := merkle.Leaf(proof.Pos, io.NewSectionReader(f, 0, bodyLen), nil)
 	if err != nil {
 		return p, fmt.Errorf("%s: %w", where(m, opts), unwrapPath(err))

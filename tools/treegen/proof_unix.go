@@ -5,6 +5,8 @@ package treegen
 import (
 	"bytes"
 	"fmt"
+	"os"
+	"path/filepath"
 	"syscall"
 
 	"github.com/modhashes/modhashes/tools/atomicfile"
@@ -15,8 +17,16 @@ import (
 // cut to size, and left alone when it already holds data. Anything else (a
 // link into another tree, a read-only file, a directory) is replaced
 // atomically, so no other file is ever written through.
-func writeProofFile(name string, data, scratch []byte) error {
-	fd, err := syscall.Open(name, syscall.O_RDWR|syscall.O_CREAT|syscall.O_NOFOLLOW|syscall.O_CLOEXEC|syscall.O_NONBLOCK, 0o644)
+// With mkdir, missing directories are created first.
+func writeProofFile(name string, data, scratch []byte, mkdir bool) error {
+	const flags = syscall.O_RDWR | syscall.O_CREAT | syscall.O_NOFOLLOW | syscall.O_CLOEXEC | syscall.O_NONBLOCK
+	fd, err := syscall.Open(name, flags, 0o644)
+	if err == syscall.ENOENT && mkdir {
+		if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+			return err
+		}
+		fd, err = syscall.Open(name, flags, 0o644)
+	}
 	if err != nil {
 		if err == syscall.EACCES || err == syscall.ELOOP || err == syscall.EISDIR || err == syscall.EPERM || err == syscall.ETXTBSY {
 			return atomicfile.WriteFile(name, data, 0o644)

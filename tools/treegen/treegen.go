@@ -101,26 +101,32 @@ func Hash(opts Options) (*Result, error) {
 func hashAll(mods []Module, opts Options) error {
 	sizes := make([]int64, len(mods))
 	queue := make([]int, len(mods))
-	for i := range mods {
+	// Thousands of stat calls: on all cores too.
+	errs := parallel.For(len(mods), opts.Jobs, func(_, i int) error {
 		fi, err := os.Stat(mods[i].File)
-		if err != nil {
-			return moduleError(mods[i], opts, err)
-		}
-		if !fi.Mode().IsRegular() {
-			return moduleError(mods[i], opts, fmt.Errorf("not a regular file but %s", input.Kind(fi.Mode())))
-		}
-		if fi.Size() == 0 {
+		switch {
+		case err != nil:
+			return err
+		case !fi.Mode().IsRegular():
+			return fmt.Errorf("not a regular file but %s", input.Kind(fi.Mode()))
+		case fi.Size() == 0:
 			// The kernel cannot load it, and an empty build output is a
 			// failed build step, not a module to hash.
-			return moduleError(mods[i], opts, errors.New("empty file, not a module"))
+			return errors.New("empty file, not a module")
 		}
 		sizes[i] = fi.Size()
 		queue[i] = i
+		return nil
+	})
+	for i, err := range errs {
+		if err != nil {
+			return moduleError(mods[i], opts, err)
+		}
 	}
 	sort.SliceStable(queue, func(a, b int) bool { return sizes[queue[a]] > sizes[queue[b]] })
 
 	bufs := make([][]byte, parallel.Jobs(opts.Jobs, len(queue)))
-	errs := parallel.For(len(queue), opts.Jobs, func(w, k int) error {
+	errs = parallel.For(len(queue), opts.Jobs, func(w, k int) error {
 		if bufs[w] == nil {
 			bufs[w] = make([]byte, 256<<10)
 		}
@@ -163,29 +169,35 @@ func (r *Result) ProofPath(m Module, dir string) string {
 }
 
 // WriteProofs writes every module's proof file (see ProofPath), in place
-// (see the package doc). Under dir, the module's subdirectories are created.
+// (see the package doc). Under dir, the module's subdirectories are created
+// as needed.
+//
+// A job takes all the modules of one directory in a row: two jobs creating
+// files in one directory queue on its lock, where the kernel's files go
+// alternately to either job.
 func (r *Result) WriteProofs(dir string) error {
-	if dir != "" {
-		made := map[string]bool{}
-		for _, m := range r.Modules {
-			sub := filepath.Dir(r.ProofPath(m, dir))
-			if !made[sub] {
-				if err := os.MkdirAll(sub, 0o755); err != nil {
-					return err
-				}
-				made[sub] = true
-			}
+	var runs []int // index of each run's first module, then len(r.Modules)
+	last := "\x00"
+	for i, m := range r.Modules {
+		if d := filepath.Dir(m.ProofFile()); d != last {
+			runs, last = append(runs, i), d
 		}
 	}
-	jobs := parallel.Jobs(r.opts.Jobs, len(r.Modules))
+	runs = append(runs, len(r.Modules))
+	jobs := parallel.Jobs(r.opts.Jobs, len(runs)-1)
 	scratch := make([][]byte, jobs)
-	return parallel.First(parallel.For(len(r.Modules), jobs, func(w, i int) error {
-		data := modsig.MerkleTrailer(r.Tree.Proof(i))
-		if len(scratch[w]) < len(data) {
-			scratch[w] = make([]byte, len(data))
+	errs := make([]error, len(r.Modules))
+	parallel.For(len(runs)-1, jobs, func(w, k int) error {
+		for i := runs[k]; i < runs[k+1]; i++ {
+			data := modsig.MerkleTrailer(r.Tree.Proof(i))
+			if len(scratch[w]) < len(data) {
+				scratch[w] = make([]byte, len(data))
+			}
+			errs[i] = writeProofFile(r.ProofPath(r.Modules[i], dir), data, scratch[w], dir != "")
 		}
-		return writeProofFile(r.ProofPath(r.Modules[i], dir), data, scratch[w])
-	}))
+		return nil
+	})
+	return parallel.First(errs)
 }
 
 // RemoveRoots removes the previous run's root files before the proofs are

@@ -106,16 +106,21 @@ bytes=$(cd "$objtree" && sed 's/\.[^./]*$/.ko/' modules.order | xargs cat | wc -
 (cd "$work/built" && sed 's/\.[^./]*$/.ko/' modules.order | xargs cat > /dev/null)
 
 now() { date +%s%N; }
+# Every measurement starts with nothing left to write back: otherwise the
+# kernel writes back (and discards) what the previous run left, on one of
+# the cores of the run being timed. A run's own write-back is not timed.
 # floor NAME CMD...: a benchfloor measurement (ns, into $work/NAME.ns).
 floor() {
 	local name=$1
 	shift
+	sync
 	"$@" >> "$work/$name.ns"
 }
 # run NAME CMD...: time one run (ns, into $work/NAME.ns) and its peak RSS (KiB).
 run() {
 	local name=$1 t0
 	shift
+	sync
 	t0=$(now)
 	/usr/bin/time -f %M -o "$work/rss" "$@"
 	echo $(($(now) - t0)) >> "$work/$name.ns"
@@ -342,6 +347,7 @@ e2e() { # COMP ROUNDS FIRST (0: with a warm-up round) OBJ ORDER_A ORDER_B KOLIST
 		zstd) floor compress "$bf" compress zstd "$obj" "$kolist" ;;
 		xz | gzip)
 			local t0
+			sync
 			t0=$(now)
 			(cd "$obj" && xargs -P "$(nproc)" -n $(($(wc -l < "$kolist") / $(nproc) + 1)) ${kbuild_comp[$comp]} -c < "$kolist" > /dev/null)
 			echo $(($(now) - t0)) >> "$work/compress.ns"

@@ -354,7 +354,7 @@ e2e() { # COMP ROUNDS FIRST (0: with a warm-up round) OBJ ORDER_A ORDER_B KOLIST
 			;;
 		*) echo 0 >> "$work/compress.ns" ;;
 		esac
-		[ "$r" = 0 ] && reset
+		if [ "$r" = 0 ]; then reset; fi
 	done
 }
 echo

@@ -289,10 +289,13 @@ chmod +x "$work/kbuild-objcopy"
 echo
 echo "== finalize: $(basename "$vmlinux"), $(($(stat -c %s "$vmlinux") / 1000000)) MB"
 reset
+# A new output file each round: replacing the previous round's, written
+# back by the sync before each run, would free its blocks and time the
+# file system's discards of them too (ext4 mounted with discard).
 for r in $(seq 0 "$rounds"); do
-	run seed "$work/kbuild-objcopy" "$vmlinux" "$work/fin/seed.out"
-	run ours "$mh" finalize --root-c "$work/fin/root.c" "$vmlinux" "$work/fin/ours.out"
-	run cp cp "$vmlinux" "$work/fin/cp.out"
+	run seed "$work/kbuild-objcopy" "$vmlinux" "$work/fin/seed$r.out"
+	run ours "$mh" finalize --root-c "$work/fin/root.c" "$vmlinux" "$work/fin/ours$r.out"
+	run cp cp "$vmlinux" "$work/fin/cp$r.out"
 	[ "$r" = 0 ] && reset
 done
 report "finalize vs kbuild's objcopy runs" seed ours ">= 5x" cp
@@ -329,7 +332,7 @@ e2e() { # COMP ROUNDS FIRST (0: with a warm-up round) OBJ ORDER_A ORDER_B KOLIST
 		cat > "$work/seedway" <<-EOS
 			#!/bin/sh -e
 			cd "$obj" && "$seedgen" .tmp_module_hashes.c .ko
-			"$work/kbuild-objcopy" "$vmlinux" "$work/fin/seed.out"
+			"$work/kbuild-objcopy" "$vmlinux" "$work/fin/seed-$comp$r.out"
 			OBJ="$obj" "$work/kbuild-install" "$oa" "$obj" "$work/dest-seed-$comp$r" $comp
 		EOS
 		run seed sh "$work/seedway"
@@ -337,12 +340,12 @@ e2e() { # COMP ROUNDS FIRST (0: with a warm-up round) OBJ ORDER_A ORDER_B KOLIST
 		cat > "$work/ourway" <<-EOS
 			#!/bin/sh -e
 			"$mh" tree --objtree "$obj" --root-c "$work/fin/root.c"
-			"$mh" finalize --root-c "$work/fin/root.c" "$vmlinux" "$work/fin/ours.out"
+			"$mh" finalize --root-c "$work/fin/root.c" "$vmlinux" "$work/fin/ours-$comp$r.out"
 			"$mh" install -q -j 2 --objtree "$obj" --dest "$work/dest-ours-$comp$r" --kernel-release bench --compress $comp --root-c "$work/fin/root.c"
 		EOS
 		run ours sh "$work/ourway"
 		floor hash "$bf" hash "$obj" "$kolist"
-		run cp cp "$vmlinux" "$work/fin/cp.out"
+		run cp cp "$vmlinux" "$work/fin/cp-$comp$r.out"
 		case $comp in
 		zstd) floor compress "$bf" compress zstd "$obj" "$kolist" ;;
 		xz | gzip)

@@ -349,11 +349,22 @@ e2e() { # COMP ROUNDS FIRST (0: with a warm-up round) OBJ ORDER_A ORDER_B KOLIST
 		case $comp in
 		zstd) floor compress "$bf" compress zstd "$obj" "$kolist" ;;
 		xz | gzip)
-			local t0
+			# One process per core, each over a share of the modules
+			# of about the same size (largest first, each to the
+			# lightest share): shares of as many modules each would
+			# leave one process compressing the big ones alone.
+			local t0 b
+			(cd "$obj" && xargs stat -c '%s %n' < "$kolist") | sort -rn |
+				awk -v n="$(nproc)" -v dir="$work" '{ b = 0; for (i = 1; i < n; i++) if (load[i] < load[b]) b = i
+					load[b] += $1; print $2 > (dir "/share" b) }'
 			sync
 			t0=$(now)
-			(cd "$obj" && xargs -P "$(nproc)" -n $(($(wc -l < "$kolist") / $(nproc) + 1)) ${kbuild_comp[$comp]} -c < "$kolist" > /dev/null)
+			for b in "$work"/share*; do
+				(cd "$obj" && xargs ${kbuild_comp[$comp]} -c < "$b" > /dev/null) &
+			done
+			wait
 			echo $(($(now) - t0)) >> "$work/compress.ns"
+			rm "$work"/share*
 			;;
 		*) echo 0 >> "$work/compress.ns" ;;
 		esac

@@ -20,9 +20,9 @@
 # E2E_COMPRESSIONS (default zstd; also gzip, xz, none); xz end to end, where
 # both sides spend most of their time in the same xz runs, on a subset
 # (every 28th module) XZ_ROUNDS (default 3, no warm-up; 0 skips it) times;
-# BENCH_TMP (default /var/tmp), the work directory's parent. Nothing is
-# removed before the end (see e2e below): the work directory needs about
-# 3 GB.
+# BENCH_TMP (default /var/tmp), the work directory's parent. No output is
+# removed before the end (see e2e below): the work directory grows to about
+# 4 GB.
 set -euo pipefail
 patch=${1:?usage: bench.sh SEED_PATCH OBJTREE [VMLINUX_UNSTRIPPED]}
 objtree=$(cd "${2:?usage: bench.sh SEED_PATCH OBJTREE [VMLINUX_UNSTRIPPED]}" && pwd)

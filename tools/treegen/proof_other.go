@@ -3,6 +3,7 @@
 package treegen
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 
@@ -12,7 +13,7 @@ import (
 func writeProofFile(name string, data, _ []byte, mkdir bool) error {
 	if mkdir {
 		if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
-			return err
+			return fmt.Errorf("write %s: %w", name, err)
 		}
 	}
 	return atomicfile.WriteFile(name, data, 0o644)

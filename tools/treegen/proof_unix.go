@@ -23,7 +23,7 @@ func writeProofFile(name string, data, scratch []byte, mkdir bool) error {
 	fd, err := syscall.Open(name, flags, 0o644)
 	if err == syscall.ENOENT && mkdir {
 		if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
-			return err
+			return fmt.Errorf("write %s: %w", name, err)
 		}
 		fd, err = syscall.Open(name, flags, 0o644)
 	}

@@ -17,8 +17,10 @@ def _module_hashes_impl(ctx):
         for p in mods.paths
     ]
 
-    # The proof directory's exec path, known even when there are no proofs.
-    proof_dir = "/".join([p for p in [ctx.bin_dir.path, ctx.label.package, proof_root] if p])
+    # The proof directory's exec path, known even when there are no proofs:
+    # beside the root, so that a target in another module's repository
+    # (external/...) gets its own.
+    proof_dir = root.dirname + "/" + proof_root
 
     args = ctx.actions.args()
     args.add("tree")

@@ -9,6 +9,9 @@ def _module_path(ctx, f):
     if prefix == "":
         prefix = ctx.label.package
     short = f.short_path
+    if short.startswith("../"):
+        # A file of another module's repository: ../<repo>/<path>.
+        short = short.split("/", 2)[2]
     if prefix == "":
         return short
     if not short.startswith(prefix + "/"):

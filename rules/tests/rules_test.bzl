@@ -27,19 +27,24 @@ def _hashes_test_impl(ctx):
     env = analysistest.begin(ctx)
     target = analysistest.target_under_test(env)
     info = target[ModuleHashesInfo]
-    asserts.equals(env, ["x.merkle", "y.merkle"], [f.basename for f in info.proofs])
-    for f, p in zip(info.proofs, info.modules.paths):
-        asserts.equals(env, info.proof_dir + "/" + p[:-len(".ko")] + ".merkle", f.path)
+
+    # Where the outputs must be: this package's output directory (the test
+    # runs in the target's configuration), one proof per module at its path.
+    out = ctx.bin_dir.path + "/rules/tests/"
+    proof_dir = out + "hashes.proofs"
+    asserts.equals(env, proof_dir, info.proof_dir)
+    asserts.equals(env, [proof_dir + "/mods/a/x.merkle", proof_dir + "/mods/b/y.merkle"], [f.path for f in info.proofs])
+    asserts.equals(env, out + "hashes.module_hashes.bin", info.root.path)
     actions = analysistest.target_actions(env)
     trees = [a for a in actions if a.mnemonic == "ModHashesTree"]
     asserts.equals(env, 1, len(trees))
     argv = trees[0].argv
     asserts.true(env, "tree" in argv, str(argv))
     for flag, value in [
-        ("--objtree", info.modules.objtree),
-        ("--order", info.modules.order.path),
-        ("--root-bin", info.root.path),
-        ("--proof-dir", info.proof_dir),
+        ("--objtree", out + "modules.objtree"),
+        ("--order", out + "modules.objtree/modules.order"),
+        ("--root-bin", out + "hashes.module_hashes.bin"),
+        ("--proof-dir", proof_dir),
         ("--endian", "big"),
     ]:
         asserts.true(env, flag in argv, "%s missing from %s" % (flag, argv))

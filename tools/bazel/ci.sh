@@ -16,7 +16,8 @@
 #   7. incremental    one module's source changed: exactly that module, the
 #                     tree, the final vmlinux and the installs re-run
 #   8. consumer       examples/bzlmod-consumer, copied elsewhere, builds and
-#                     tests against this checkout through bazel_dep
+#                     tests against this checkout through bazel_dep; its bsp/
+#                     module uses the rules too
 #
 # Along the way it prints how often the Go standard library was compiled
 # and checks that every action can run remotely (no local-only tags, no
@@ -240,6 +241,13 @@ grep -q "path = \"$root\"" "$consumer/MODULE.bazel" || die "consumer: could not 
 (cd "$consumer" && "$bazel" test "${ci[@]}" "${disk[@]}" //...) >"$tmp/consumer.log" 2>&1 ||
 	{ cat "$tmp/consumer.log"; die "the consumer failed"; }
 grep -E '^//\S+\s+(\(cached\) )?PASSED' "$tmp/consumer.log"
+# Its bsp/ is a module of its own: rules used from neither the root module
+# nor modhashes write their proofs into that module's output directory.
+(cd "$consumer" && "$bazel" build "${ci[@]}" "${disk[@]}" @consumer_bsp//:hashes &&
+	"$bazel" cquery "${ci[@]}" --output=files @consumer_bsp//:hashes) >"$tmp/consumer-bsp.log" 2>&1 ||
+	{ cat "$tmp/consumer-bsp.log"; die "the consumer's bsp module failed"; }
+grep -E '/external/consumer_bsp\+/hashes\.proofs/drivers/board\.merkle$' "$tmp/consumer-bsp.log" ||
+	{ cat "$tmp/consumer-bsp.log"; die "consumer_bsp: no proof in its own output directory"; }
 (cd "$consumer" && "$bazel" shutdown) 2>/dev/null || true
 
 step "done"

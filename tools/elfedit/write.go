@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync/atomic"
 
 	"github.com/modhashes/modhashes/tools/atomicfile"
 )
@@ -19,6 +20,13 @@ const copyMin = 64 << 10
 // WriteTo writes the output file to w. Bytes no structure covers (gaps
 // left by removed sections, alignment padding) are zero.
 func (o *Output) WriteTo(w io.Writer) (int64, error) {
+	return o.write(w, nil)
+}
+
+// write is WriteTo into a file where the spans done of the input already
+// are at their offsets (see prefetch): it seeks past the chunks they hold,
+// and cuts what they put past the output's end.
+func (o *Output) write(w io.Writer, done []span) (int64, error) {
 	bw := bufio.NewWriterSize(w, 1<<20)
 	var pos uint64
 	zeros := make([]byte, 64<<10)
@@ -29,6 +37,16 @@ func (o *Output) WriteTo(w io.Writer) (int64, error) {
 				return int64(pos), err
 			}
 			pos += n
+		}
+		if o.inPlace(ch, done) {
+			if err := bw.Flush(); err != nil {
+				return int64(pos), err
+			}
+			pos += uint64(len(ch.data))
+			if _, err := w.(io.Seeker).Seek(int64(pos), io.SeekStart); err != nil {
+				return int64(pos), err
+			}
+			continue
 		}
 		if off, ok := o.fromInput(ch.data); ok {
 			if err := bw.Flush(); err != nil {
@@ -54,7 +72,15 @@ func (o *Output) WriteTo(w io.Writer) (int64, error) {
 			rest = rest[len(piece):]
 		}
 	}
-	return int64(pos), bw.Flush()
+	if err := bw.Flush(); err != nil {
+		return int64(pos), err
+	}
+	if len(done) > 0 {
+		if err := w.(*os.File).Truncate(int64(pos)); err != nil {
+			return int64(pos), err
+		}
+	}
+	return int64(pos), nil
 }
 
 // fromInput tells whether data is a big enough part of the open, mapped
@@ -89,7 +115,20 @@ func (o *Output) WriteFile(name string, perm os.FileMode) error {
 		return err
 	}
 	defer af.Abort()
-	if _, err := o.WriteTo(af); err != nil {
+	var done []span
+	if o.in != nil {
+		done = o.in.prefetch(af.File, nil)
+	}
+	return o.commit(af, name, done)
+}
+
+// commit writes the output over what prefetch put in af and renames it
+// into place.
+func (o *Output) commit(af *atomicfile.File, name string, done []span) error {
+	if _, err := af.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	if _, err := o.write(af.File, done); err != nil {
 		return fmt.Errorf("write %s: %w", name, err)
 	}
 	return af.Commit()
@@ -128,14 +167,26 @@ func Rewrite(in, out string, inPlace bool, plan func(*File) (*Output, error)) er
 			return err
 		}
 		defer f.Close()
-		o, err := plan(f)
-		if err != nil {
-			return fmt.Errorf("%s: %w", in, err)
-		}
 		perm := os.FileMode(0o755)
 		if st, err := os.Stat(in); err == nil {
 			perm = st.Mode().Perm()
 		}
-		return o.WriteFile(out, perm)
+		af, err := atomicfile.Create(out, perm)
+		if err != nil {
+			return err
+		}
+		defer af.Abort()
+		// The segments are copied while plan works (see prefetch); plan
+		// reads the mapping only, never f's file or af.
+		var stop atomic.Bool
+		copied := make(chan []span, 1)
+		go func() { copied <- f.prefetch(af.File, &stop) }()
+		o, err := plan(f)
+		if err != nil {
+			stop.Store(true)
+			<-copied
+			return fmt.Errorf("%s: %w", in, err)
+		}
+		return o.commit(af, out, <-copied)
 	})
 }

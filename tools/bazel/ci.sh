@@ -18,6 +18,8 @@
 #   8. consumer       examples/bzlmod-consumer, copied elsewhere, builds and
 #                     tests against this checkout through bazel_dep; its bsp/
 #                     module uses the rules too
+#   9. toolchain      the mini kernel's tree with a modhashes toolchain given
+#                     by --extra_toolchains: the action runs that tool
 #
 # Along the way it prints how often the Go standard library was compiled
 # and checks that every action can run remotely (no local-only tags, no
@@ -249,6 +251,21 @@ grep -E '^//\S+\s+(\(cached\) )?PASSED' "$tmp/consumer.log"
 grep -E '/external/consumer_bsp\+/hashes\.proofs/drivers/board\.merkle$' "$tmp/consumer-bsp.log" ||
 	{ cat "$tmp/consumer-bsp.log"; die "consumer_bsp: no proof in its own output directory"; }
 (cd "$consumer" && "$bazel" shutdown) 2>/dev/null || true
+
+step "toolchain: the mini kernel's tree with another modhashes toolchain"
+# A user's prebuilt tool (rules/tests:prebuilt_toolchain, a copy as a plain
+# file) registered on the command line: the tree action must run it.
+"$bazel" build "${ci[@]}" --extra_toolchains=//rules/tests:prebuilt_toolchain \
+	--modify_execution_info=ModHashesTree=+no-cache \
+	--execution_log_json_file="$tmp/toolchain.json" //examples/minikernel:minikernel_hashes >"$tmp/toolchain.log" 2>&1 ||
+	{ cat "$tmp/toolchain.log"; die "build with another modhashes toolchain failed"; }
+ran=$(python3 -c 'import json, sys
+d, t, i = json.JSONDecoder(), open(sys.argv[1]).read(), 0
+while t[i:].strip():
+    o, i = d.raw_decode(t, len(t) - len(t[i:].lstrip()))
+    if o.get("mnemonic") == "ModHashesTree": print(o["commandArgs"][0])' "$tmp/toolchain.json")
+echo "ModHashesTree ran: $ran"
+[[ "$ran" == */rules/tests/prebuilt_modhashes ]] || die "the tree action did not run the registered toolchain's tool"
 
 step "done"
 echo "bazel ci: all checks passed in $((SECONDS - start))s"

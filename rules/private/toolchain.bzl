@@ -27,7 +27,12 @@ register it in your `MODULE.bazel` (a root module's toolchains come before
 those of its dependencies):
 
 ```starlark
-modhashes_toolchain(name = "prebuilt", tool = "@my_modhashes//:modhashes")
+modhashes_toolchain(
+    name = "prebuilt",
+    tool = "@my_modhashes//:modhashes",
+    # Seen by the rules of @modhashes (--incompatible_check_visibility_for_toolchains).
+    visibility = ["//visibility:public"],
+)
 
 toolchain(
     name = "prebuilt_toolchain",

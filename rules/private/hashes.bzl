@@ -1,6 +1,7 @@
 """module_hashes: the Merkle tree over the in-tree modules."""
 
 load(":providers.bzl", "KernelModulesInfo", "ModuleHashesInfo")
+load(":toolchain.bzl", "TOOLCHAIN_TYPE", "modhashes_tool")
 
 def _module_hashes_impl(ctx):
     mods = ctx.attr.modules[KernelModulesInfo]
@@ -36,7 +37,8 @@ def _module_hashes_impl(ctx):
     args.add("--proof-dir", proof_dir)
     inputs = [mods.objtree_files, depset(mods.modules)]
     ctx.actions.run(
-        executable = ctx.executable.modhashes,
+        executable = modhashes_tool(ctx).files_to_run,
+        toolchain = TOOLCHAIN_TYPE,
         arguments = [args],
         inputs = depset([vmlinux] if vmlinux else [], transitive = inputs),
         outputs = [root, root_c] + proofs,
@@ -77,12 +79,6 @@ the module list or the byte order changes.""",
             values = ["", "little", "big"],
             doc = "Byte order of the root's `levels` field when no `vmlinux_unstripped` is given.",
         ),
-        "modhashes": attr.label(
-            default = Label("//tools/modhashes"),
-            executable = True,
-            cfg = "exec",
-            doc = "The `modhashes` tool.",
-        ),
         "modules": attr.label(
             mandatory = True,
             providers = [KernelModulesInfo],
@@ -94,4 +90,5 @@ the module list or the byte order changes.""",
         ),
     },
     provides = [ModuleHashesInfo],
+    toolchains = [TOOLCHAIN_TYPE],
 )

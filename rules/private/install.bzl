@@ -1,13 +1,15 @@
 """kernel_modules_install: modules with their proofs appended, installed."""
 
-load(":kbuild.bzl", "KBUILD_HOST_PATH", "KBUILD_HOST_TOOLS", "KernelBuildInfo")
-load(":providers.bzl", "ModuleHashesInfo")
+load(":kbuild.bzl", "KBUILD_HOST_PATH", "KBUILD_HOST_TOOLS")
+load(":providers.bzl", "KernelBuildInfo", "ModuleHashesInfo")
+load(":toolchain.bzl", "TOOLCHAIN_TYPE", "modhashes_tool")
 
 COMPRESSIONS = ["none", "gzip", "xz", "zstd"]
 
 def _kernel_modules_install_impl(ctx):
     hashes = ctx.attr.hashes[ModuleHashesInfo]
     mods = hashes.modules
+    tool = modhashes_tool(ctx)
     out = ctx.actions.declare_directory(ctx.label.name)
 
     args = ctx.actions.args()
@@ -48,9 +50,10 @@ shift 4
 "$mh" "$@" --kernel-release "$rel"
 [ -z "$map" ] || depmod -ae -F "$map" -b "$dest" "$rel"
 """,
-        arguments = [ctx.executable.modhashes.path, release, system_map, out.path, args],
+        arguments = [tool.tool.path, release, system_map, out.path, args],
         inputs = depset(inputs, transitive = [mods.objtree_files]),
-        tools = [ctx.executable.modhashes],
+        tools = [tool.files_to_run],
+        toolchain = TOOLCHAIN_TYPE,
         outputs = [out],
         env = {"LC_ALL": "C", "PATH": KBUILD_HOST_PATH + ":/usr/sbin:/sbin"},
         mnemonic = "ModHashesInstall",
@@ -94,11 +97,6 @@ the action.""",
             default = KBUILD_HOST_TOOLS,
             allow_single_file = True,
         ),
-        "modhashes": attr.label(
-            default = Label("//tools/modhashes"),
-            executable = True,
-            cfg = "exec",
-            doc = "The `modhashes` tool.",
-        ),
     },
+    toolchains = [TOOLCHAIN_TYPE],
 )

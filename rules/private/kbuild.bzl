@@ -1,36 +1,13 @@
 """kbuild's stages as actions: source, configuration, vmlinux.unstripped, modules, boot image."""
 
 load(":objtree.bzl", "module_objtree")
-load(":providers.bzl", "KernelImageInfo", "KernelModulesInfo")
-
-KernelSourceInfo = provider(
-    doc = "A kernel source tree pinned by content, patched, ready for kbuild.",
-    fields = {
-        "tree": "File: the patched tree as a reproducible `.tar.zst` (what every kbuild action unpacks).",
-    },
-)
-
-KernelConfigInfo = provider(
-    doc = "A kernel configuration and how kbuild is invoked for it.",
-    fields = {
-        "source": "KernelSourceInfo: the tree it configures.",
-        "config": "File: the `.config`.",
-        "make_args": "list of string: `ARCH=`/`CROSS_COMPILE=`/`LLVM=` arguments every kbuild action passes.",
-    },
-)
-
-KernelBuildInfo = provider(
-    doc = "The vmlinux build of a kernel: what the modules, external modules and boot image build against.",
-    fields = {
-        "config": "KernelConfigInfo: the configuration it was built with.",
-        "vmlinux_unstripped": "File: the linked `vmlinux.unstripped`, `.module_hashes` all zero.",
-        "system_map": "File: `System.map` (depmod's `-F`).",
-        "kernel_release": "File: `include/config/kernel.release`.",
-        "modules_builtin": "list of File: `modules.builtin` and `modules.builtin.modinfo`.",
-        "state": "File: every file the vmlinux build added to the tree, as `.tar.zst`: generated headers, host tools, objects.",
-        "module_symvers": "File: `Module.symvers` of vmlinux and the in-tree modules (what `make M=` checks symbols against).",
-        "strip_modules": "bool: whether modules built against it are stripped (`--strip-debug`) before they are hashed.",
-    },
+load(
+    ":providers.bzl",
+    "KernelBuildInfo",
+    "KernelConfigInfo",
+    "KernelImageInfo",
+    "KernelModulesInfo",
+    "KernelSourceInfo",
 )
 
 # The host tools every kbuild action runs, in one place: this PATH, nothing

@@ -1,4 +1,4 @@
-"""Providers that carry the module-hashes pipeline through the build graph."""
+"""Providers that carry a kernel and its module hashes through the build graph: all of them, in one place."""
 
 KernelModulesInfo = provider(
     doc = """The in-tree modules of one kernel build, in modules.order order.
@@ -33,5 +33,35 @@ KernelImageInfo = provider(
         "vmlinux": "File: the final vmlinux (`.modinfo` and relocations removed, root in `.module_hashes`).",
         "unstripped": "File: the vmlinux.unstripped it was made from.",
         "hashes": "ModuleHashesInfo: the tree whose root the image carries.",
+    },
+)
+
+KernelSourceInfo = provider(
+    doc = "A kernel source tree pinned by content, patched, ready for kbuild.",
+    fields = {
+        "tree": "File: the patched tree as a reproducible `.tar.zst` (what every kbuild action unpacks).",
+    },
+)
+
+KernelConfigInfo = provider(
+    doc = "A kernel configuration and how kbuild is invoked for it.",
+    fields = {
+        "source": "KernelSourceInfo: the tree it configures.",
+        "config": "File: the `.config`.",
+        "make_args": "list of string: `ARCH=`/`CROSS_COMPILE=`/`LLVM=` arguments every kbuild action passes.",
+    },
+)
+
+KernelBuildInfo = provider(
+    doc = "The vmlinux build of a kernel: what the modules, external modules and boot image build against.",
+    fields = {
+        "config": "KernelConfigInfo: the configuration it was built with.",
+        "vmlinux_unstripped": "File: the linked `vmlinux.unstripped`, `.module_hashes` all zero.",
+        "system_map": "File: `System.map` (depmod's `-F`).",
+        "kernel_release": "File: `include/config/kernel.release`.",
+        "modules_builtin": "list of File: `modules.builtin` and `modules.builtin.modinfo`.",
+        "state": "File: every file the vmlinux build added to the tree, as `.tar.zst`: generated headers, host tools, objects.",
+        "module_symvers": "File: `Module.symvers` of vmlinux and the in-tree modules (what `make M=` checks symbols against).",
+        "strip_modules": "bool: whether modules built against it are stripped (`--strip-debug`) before they are hashed.",
     },
 )

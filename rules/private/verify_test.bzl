@@ -1,13 +1,15 @@
 """modules_verify_test: the kernel's load-time check, as a test."""
 
 load(":providers.bzl", "KernelImageInfo")
+load(":toolchain.bzl", "TOOLCHAIN_TYPE", "modhashes_tool")
 
 def _shell_quote(s):
     return "'" + s.replace("'", "'\\''") + "'"
 
 def _modules_verify_test_impl(ctx):
     image = ctx.attr.vmlinux[KernelImageInfo]
-    tool = ctx.executable.modhashes
+    toolchain = modhashes_tool(ctx)
+    tool = toolchain.tool
     targets = ctx.files.modules
     script = ctx.actions.declare_file(ctx.label.name + ".sh")
     ctx.actions.write(
@@ -26,7 +28,7 @@ def _modules_verify_test_impl(ctx):
         ]),
     )
     runfiles = ctx.runfiles(files = [tool, image.vmlinux] + targets)
-    runfiles = runfiles.merge(ctx.attr.modhashes[DefaultInfo].default_runfiles)
+    runfiles = runfiles.merge(toolchain.runfiles)
     return [DefaultInfo(executable = script, runfiles = runfiles)]
 
 modules_verify_test = rule(
@@ -38,13 +40,6 @@ Passes only if every module (every module file in the given directories)
 carries a Merkle proof that folds to the root in the image's
 `.module_hashes`.""",
     attrs = {
-        "modhashes": attr.label(
-            default = Label("//tools/modhashes"),
-            executable = True,
-            # The tool runs when the test runs, on the test's platform.
-            cfg = "target",
-            doc = "The `modhashes` tool.",
-        ),
         "modules": attr.label_list(
             allow_files = True,
             mandatory = True,
@@ -56,4 +51,7 @@ carries a Merkle proof that folds to the root in the image's
             doc = "The final image: a `kernel_vmlinux` target.",
         ),
     },
+    # The toolchain's tool is built for the execution platform, where the
+    # test runs too.
+    toolchains = [TOOLCHAIN_TYPE],
 )

@@ -1,6 +1,7 @@
 """kernel_vmlinux: vmlinux.unstripped plus the root gives the final vmlinux."""
 
 load(":providers.bzl", "KernelImageInfo", "ModuleHashesInfo")
+load(":toolchain.bzl", "TOOLCHAIN_TYPE", "modhashes_tool")
 
 def _kernel_vmlinux_impl(ctx):
     hashes = ctx.attr.hashes[ModuleHashesInfo]
@@ -18,7 +19,8 @@ def _kernel_vmlinux_impl(ctx):
     args.add(unstripped)
     args.add(out)
     ctx.actions.run(
-        executable = ctx.executable.modhashes,
+        executable = modhashes_tool(ctx).files_to_run,
+        toolchain = TOOLCHAIN_TYPE,
         arguments = [args],
         inputs = [unstripped, hashes.root],
         outputs = [out],
@@ -54,12 +56,6 @@ Removes `.modinfo` and the `.rel*` sections (not `.rel*.dyn`), strips unneeded
             default = False,
             doc = "Keep the `.rel*`/`.rela*` sections.",
         ),
-        "modhashes": attr.label(
-            default = Label("//tools/modhashes"),
-            executable = True,
-            cfg = "exec",
-            doc = "The `modhashes` tool.",
-        ),
         "out": attr.string(
             default = "",
             doc = "Output file name. Default: the target's name.",
@@ -75,4 +71,5 @@ Removes `.modinfo` and the `.rel*` sections (not `.rel*.dyn`), strips unneeded
         ),
     },
     provides = [KernelImageInfo],
+    toolchains = [TOOLCHAIN_TYPE],
 )

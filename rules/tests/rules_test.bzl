@@ -68,3 +68,41 @@ failure_test = analysistest.make(
     expect_failure = True,
     attrs = {"message": attr.string(doc = "Text the analysis error must contain.")},
 )
+
+# The toolchain the tests below register instead of modhashes' default.
+PREBUILT_TOOLCHAIN = "//rules/tests:prebuilt_toolchain"
+
+# File names of the default tool and of the test's prebuilt one.
+_TOOLS = ["modhashes", "prebuilt_modhashes"]
+
+def _prebuilt_tool_test_impl(ctx):
+    """The target's action (or test script) runs the prebuilt tool, not modhashes' own."""
+    env = analysistest.begin(ctx)
+    target = analysistest.target_under_test(env)
+    mnemonic = ctx.attr.mnemonic
+    actions = [a for a in analysistest.target_actions(env) if a.mnemonic == mnemonic]
+    asserts.equals(env, 1, len(actions), "%s actions" % mnemonic)
+    if not actions:
+        return analysistest.end(env)
+    action = actions[0]
+    if mnemonic == "FileWrite":
+        # modules_verify_test: its script runs the tool from its runfiles.
+        runfiles = target[DefaultInfo].default_runfiles.files.to_list()
+        tools = [f for f in runfiles if f.basename in _TOOLS]
+        asserts.equals(env, ["prebuilt_modhashes"], [f.basename for f in tools])
+        asserts.true(env, tools and "'%s' verify" % tools[0].short_path in action.content, action.content)
+    else:
+        tools = [f for f in action.inputs.to_list() if f.basename in _TOOLS]
+        asserts.equals(env, ["prebuilt_modhashes"], [f.basename for f in tools])
+        asserts.true(env, tools and tools[0].path in action.argv, str(action.argv))
+    return analysistest.end(env)
+
+prebuilt_tool_test = analysistest.make(
+    _prebuilt_tool_test_impl,
+    attrs = {
+        "mnemonic": attr.string(doc = "The action that runs modhashes."),
+    },
+    config_settings = {
+        "//command_line_option:extra_toolchains": [PREBUILT_TOOLCHAIN],
+    },
+)

@@ -18,6 +18,11 @@
 #   8. consumer       examples/bzlmod-consumer, copied elsewhere, builds and
 #                     tests against this checkout through bazel_dep; its bsp/
 #                     module uses the rules too
+#   9. registry       tools/release.sh makes the same archive twice; the
+#                     consumer, without its override of modhashes, builds and
+#                     tests against it from a file:// registry
+#  10. toolchain      the mini kernel's tree with a modhashes toolchain given
+#                     by --extra_toolchains: the action runs that tool
 #
 # Along the way it prints how often the Go standard library was compiled
 # and checks that every action can run remotely (no local-only tags, no
@@ -248,7 +253,60 @@ grep -E '^//\S+\s+(\(cached\) )?PASSED' "$tmp/consumer.log"
 	{ cat "$tmp/consumer-bsp.log"; die "the consumer's bsp module failed"; }
 grep -E '/external/consumer_bsp\+/hashes\.proofs/drivers/board\.merkle$' "$tmp/consumer-bsp.log" ||
 	{ cat "$tmp/consumer-bsp.log"; die "consumer_bsp: no proof in its own output directory"; }
+
+step "registry: the consumer against a release archive in a file registry"
+# tools/release.sh twice: the archive must come out byte-identical.
+version=$(sed -n -E '0,/^    version = "([^"]*)",$/s//\1/p' MODULE.bazel)
+for r in release-a release-b; do
+	"$root/tools/release.sh" --worktree "$version" "$tmp/$r" >"$tmp/$r.log" 2>&1 ||
+		{ cat "$tmp/$r.log"; die "tools/release.sh failed"; }
+done
+archive=modhashes-$version.tar.gz
+cmp "$tmp/release-a/$archive" "$tmp/release-b/$archive" || die "two release archives of one tree differ"
+sha=$(sha256sum "$tmp/release-a/$archive" | cut -d' ' -f1)
+echo "release: $archive, sha256 $sha, identical twice"
+# The consumer as a user has it: no local_path_override of modhashes, the
+# registry given by --registry (the other modules keep their offline overrides).
+python3 - "$consumer/MODULE.bazel" <<'PY'
+import re, sys
+p = sys.argv[1]
+s = re.sub(r'local_path_override\(\s*module_name = "modhashes",[^)]*\)\n', "", open(p).read())
+open(p, "w").write(s)
+PY
+! grep -q 'module_name = "modhashes"' "$consumer/MODULE.bazel" || die "registry: the consumer still overrides modhashes"
+printf '%s\n' "common --registry=file://$tmp/release-a/registry" "common --repository_cache=$tmp/repo-cache" >>"$consumer/.bazelrc"
+(cd "$consumer" && "$bazel" test "${ci[@]}" "${disk[@]}" --nocache_test_results //... &&
+	"$bazel" build "${ci[@]}" "${disk[@]}" @consumer_bsp//:hashes) >"$tmp/registry.log" 2>&1 ||
+	{ cat "$tmp/registry.log"; die "the consumer failed against the registry"; }
+grep -E '^//\S+\s+(\(cached\) )?PASSED' "$tmp/registry.log"
+# Proof that the registry served @modhashes: its repository is a download
+# (an override would be a symlink to a directory), the archive is in the
+# (fresh) repository cache under its sha256, and its MODULE.bazel is the
+# registry's.
+ext=$(cd "$consumer" && "$bazel" info output_base 2>/dev/null)/external
+[ -d "$ext/modhashes+" ] && [ ! -L "$ext/modhashes+" ] || die "registry: @modhashes is not a fetched repository"
+grep -q BAZEL_HTTP_RULES_URLS_AS_DEFAULT_CANONICAL_ID "$ext/@modhashes+.marker" || die "registry: @modhashes was not made by http_archive"
+cmp "$tmp/repo-cache/content_addressable/sha256/$sha/file" "$tmp/release-a/$archive" ||
+	die "registry: the archive was not downloaded"
+cmp "$ext/modhashes+/MODULE.bazel" "$tmp/release-a/registry/modules/modhashes/$version/MODULE.bazel" ||
+	die "registry: @modhashes is not the release's"
+echo "registry: @modhashes $version from file://$tmp/release-a/registry (http_archive of $archive, sha256 $sha)"
 (cd "$consumer" && "$bazel" shutdown) 2>/dev/null || true
+
+step "toolchain: the mini kernel's tree with another modhashes toolchain"
+# A user's prebuilt tool (rules/tests:prebuilt_toolchain, a copy as a plain
+# file) registered on the command line: the tree action must run it.
+"$bazel" build "${ci[@]}" --extra_toolchains=//rules/tests:prebuilt_toolchain \
+	--modify_execution_info=ModHashesTree=+no-cache \
+	--execution_log_json_file="$tmp/toolchain.json" //examples/minikernel:minikernel_hashes >"$tmp/toolchain.log" 2>&1 ||
+	{ cat "$tmp/toolchain.log"; die "build with another modhashes toolchain failed"; }
+ran=$(python3 -c 'import json, sys
+d, t, i = json.JSONDecoder(), open(sys.argv[1]).read(), 0
+while t[i:].strip():
+    o, i = d.raw_decode(t, len(t) - len(t[i:].lstrip()))
+    if o.get("mnemonic") == "ModHashesTree": print(o["commandArgs"][0])' "$tmp/toolchain.json")
+echo "ModHashesTree ran: $ran"
+[[ "$ran" == */rules/tests/prebuilt_modhashes ]] || die "the tree action did not run the registered toolchain's tool"
 
 step "done"
 echo "bazel ci: all checks passed in $((SECONDS - start))s"

@@ -9,7 +9,10 @@
 # Newer kernels are only in Debian's newer suites (sid, trixie-backports).
 # They are looked up through this machine's own Debian mirror with a private
 # set of package lists under $APT_STATE (default /var/tmp/modhashes-apt), so
-# the system's apt configuration and lists are left alone.
+# the system's apt configuration and lists are left alone.  A suite named
+# *-security (bookworm-security: linux-source-6.12) is looked up on Debian's
+# security archive, $APT_MIRROR_SECURITY, by default the mirror's URL with
+# -security appended (http://deb.debian.org/debian-security).
 set -euo pipefail
 
 ver=${1:?usage: fetch-linux-source.sh VERSION DEST}
@@ -26,12 +29,16 @@ if [ -f "$tree/Makefile" ] && [ -f "$stamp" ] && [ -f "$tarball" ]; then
 fi
 
 m=$("$(dirname "$0")/../../tools/debian-mirror.sh")
+msec=${APT_MIRROR_SECURITY:-${m%/}-security}
 
 mkdir -p "$state/lists/partial" "$dest"
 keyring=/usr/share/keyrings/debian-archive-keyring.gpg
 : > "$state/sources.list"
 for s in $suites; do
-	echo "deb [signed-by=$keyring] $m $s main" >> "$state/sources.list"
+	case $s in
+	*-security) echo "deb [signed-by=$keyring] $msec $s main" ;;
+	*) echo "deb [signed-by=$keyring] $m $s main" ;;
+	esac >> "$state/sources.list"
 done
 opts=(-o Dir::Etc::SourceList="$state/sources.list" -o Dir::Etc::SourceParts=/dev/null
 	-o Dir::State::Lists="$state/lists" -o APT::Get::List-Cleanup=0)

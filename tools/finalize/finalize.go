@@ -67,7 +67,9 @@ func Plan(f *elfedit.File, opt Options) (*elfedit.Output, error) {
 			return nil, fmt.Errorf("section %s is %d bytes, want %d (struct module_hashes_root)", Section, s.Size, hashesroot.Size)
 		}
 		eo.Update = map[string][]byte{Section: opt.Root.Binary(f.ByteOrder())}
-		eo.DropSectionSymbols = true
+		// The root's run sees no relocations unless they were kept; with
+		// them, objcopy keeps the section symbols, which they refer to.
+		eo.DropSectionSymbols = !opt.KeepRelocs
 	}
 	return elfedit.Edit(f, eo)
 }

@@ -248,3 +248,47 @@ func TestMatchesObjcopyUserland(t *testing.T) {
 		})
 	}
 }
+
+// TestKeepRelocsMatchesObjcopy checks --keep-relocs --keep-modinfo, what
+// a kernel whose vmlinux keeps its relocations needs (6.1 x86 with KASLR:
+// the boot image's relocs tool reads them from the final vmlinux), against
+// objcopy's symbol filtering and --update-section run, on files linked with
+// relocations: the root's run then still sees relocations and keeps the
+// section symbols they refer to.
+func TestKeepRelocsMatchesObjcopy(t *testing.T) {
+	src, _ := filepath.Abs("../elfedit/testdata/mini.S")
+	for _, tc := range elftest.Toolchains {
+		for _, layout := range []string{"text", "kernel", "auto"} {
+			t.Run(tc.Name+"/"+layout, func(t *testing.T) {
+				t.Parallel()
+				dir := t.TempDir()
+				objcopy := tc.Tool(t, "objcopy")
+				lds, _ := filepath.Abs("../elfedit/testdata/" + layout + ".lds")
+				in := tc.Build(t, dir, src, lds, "-z", "max-page-size=0x1000", "-z", "noexecstack", "--emit-relocs")
+				root := testRoot()
+				rootBin := filepath.Join(dir, "root.bin")
+				if err := os.WriteFile(rootBin, root.Binary(tc.Order), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				for _, withRoot := range []bool{false, true} {
+					want := filepath.Join(dir, "want")
+					// A removal that selects nothing makes objcopy filter
+					// symbols, as finalize always does.
+					elftest.Run(t, objcopy, "--remove-section=!*", "-w", "--strip-unneeded-symbol=__mod_device_table__*", in, want)
+					opt := Options{KeepRelocs: true, KeepModinfo: true}
+					if withRoot {
+						elftest.Run(t, objcopy, "--update-section", Section+"="+rootBin, want)
+						opt.Root = &root
+					}
+					got := filepath.Join(dir, "got")
+					if err := File(in, got, opt, false); err != nil {
+						t.Fatalf("root=%v: %v", withRoot, err)
+					}
+					if !elftest.Compare(t, got, want) {
+						t.Errorf("root=%v: output not byte-identical with objcopy's", withRoot)
+					}
+				}
+			})
+		}
+	}
+}

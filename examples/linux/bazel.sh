@@ -200,7 +200,7 @@ s=0
 	--execution_log_json_file="$work/unsandboxed.json" "${targets[@]}" //examples/linux:bzImage_twin \
 	>"$work/bazel-unsandboxed.log" 2>&1 || s=1
 [ -z "$held" ] || rmdir "$held" 2>/dev/null || true
-[ "$s" = 0 ] || grep -E '^(ERROR|kbuild):' "$work/bazel-unsandboxed.log" | tail -20
+[ "$s" = 0 ] || { grep -E '^(ERROR|kbuild):' "$work/bazel-unsandboxed.log" || true; } | tail -20
 python3 "$repo/tools/bazel/spawns.py" "$work/unsandboxed.json" |
 	awk -F'\t' '$1 ~ /^Kernel/ && $2 != "true" { print $1 "\t" $3 "\t" $5 }' | LC_ALL=C sort >"$work/unsandboxed.spawns"
 sed 's/^/  /' "$work/unsandboxed.spawns"

@@ -86,6 +86,10 @@ relocate() {
 pack_state() { # OUT
 	local f target_objcopy=
 	made_files | relocate "$src" "$STATE_SRC"
+	# gcc wraps the dependency lists it writes (.d files, and the .cmd files
+	# that hold them) by the length of the paths in them: one line each.
+	(cd "$src" && made_files | { grep -zE '\.(cmd|d)$' || true; } | { xargs -0 -r grep -lZF -- "$STATE_SRC" || true; } |
+		xargs -0 -r perl -0pi -e 's/[ \t]*\\\n[ \t]*/ /g')
 	# Symbolic links into the tree (kbuild's vmlinux-gdb.py) become relative.
 	(cd "$src" && find . -type l -newermt "$T_STATE" -lname "$src/*" -print0) |
 		while IFS= read -r -d '' f; do

@@ -194,6 +194,7 @@ phase "unsandboxed: kbuild actions sharing /tmp, two at once, /tmp/modhashes-kbu
 busy=/tmp/modhashes-kbuild
 held=
 ! mkdir "$busy" 2>/dev/null || held=$busy
+touch "$work/unsandboxed.start"
 s=0
 "$bazel" build --config=ci "${remote[@]}" --spawn_strategy=standalone \
 	--modify_execution_info='^Kernel(Modules|ExternalModule|BootImage)$=+no-cache' \
@@ -225,6 +226,9 @@ same=yes
 for f in bzImage bzImage.twin; do cmp -s "$bin/examples/linux/$f" "$out/bzImage" || same="no ($f)"; done
 cmp -s "$bin/examples/linux/vmlinux" "$out/vmlinux" || same="no (vmlinux)"
 diff -r "$bin/examples/linux/install/lib" "$out/lib" >/dev/null || same="no (install)"
+# Each action deletes its directory in /tmp before it ends.
+left=$(find /tmp -maxdepth 1 -name 'modhashes-kbuild.*' -newer "$work/unsandboxed.start" | wc -l)
+[ "$left" = 0 ] || same="no ($left build directories left in /tmp)"
 if [ "$s" = 0 ] && [ "$overlap" = yes ] && [ "$same" = yes ] &&
 	[ "$(cut -f1 "$work/unsandboxed.spawns" | tr '\n' ' ')" = "KernelBootImage KernelBootImage KernelExternalModule KernelModules " ] &&
 	! cut -f3 "$work/unsandboxed.spawns" | grep -qvxE 'local|standalone'

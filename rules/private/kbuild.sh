@@ -41,10 +41,11 @@ top=$PWD
 # Its real path, as kbuild records it (make's CURDIR).
 w=$(mktemp -d "${TMPDIR:-/tmp}/modhashes-kbuild.XXXXXX")
 w=$(cd "$w" && pwd -P)
-# Deleting a built tree takes a while: do it in the background (a sandbox's
-# own cleanup does it there, after the action).
+# Deleted before the action ends: Bazel's local strategy (and remote
+# workers) kill what an action leaves running, a background rm too.
 cleanup() {
-	(chmod -R u+w "$w" 2>/dev/null; rm -rf "$w") </dev/null >/dev/null 2>&1 &
+	chmod -R u+w "$w" 2>/dev/null || true
+	rm -rf "$w"
 }
 trap cleanup EXIT
 src=$w/src

@@ -17,14 +17,17 @@
 #     is a remote-cache hit;
 #  5. changing hello/'s source re-runs only its build, the tree, finalize, the
 #     boot image and the install (the list is printed);
-#  6. hermetic: no action's command line or environment names the checkout,
+#  6. unsandboxed (standalone strategy, /tmp shared, /tmp/modhashes-kbuild
+#     taken): the modules, hello/ and two boot images at once re-run, with
+#     the same outputs;
+#  7. hermetic: no action's command line or environment names the checkout,
 #     the output base or the user; every action is sandboxed; every kbuild
 #     action has the host toolchain's identity (@kernel_host_tools) as input;
-#  7. once e2e.sh is done, its tree B (unmodified kbuild, the patches of the
+#  8. once e2e.sh is done, its tree B (unmodified kbuild, the patches of the
 #     rules) gets hello/, the tree, the final vmlinux, bzImage and
 #     modules_install by make (make-reference.sh): vmlinux, bzImage, every
 #     installed module and depmod's files must be byte-identical to Bazel's;
-#  8. the wall time of Bazel's clean build over Make's (B's build, which ran
+#  9. the wall time of Bazel's clean build over Make's (B's build, which ran
 #     side by side with it, plus make-reference.sh).
 #
 # Leaves WORKDIR/bazel/bzImage and WORKDIR/bazel/lib/modules/<release>/.
@@ -182,6 +185,55 @@ if [ "$(cut -f1 "$work/incr.spawns")" = "$(cat "$work/incr.want")" ]; then
 	pass "changing hello/ re-ran only its build, the tree, finalize, the boot image and the install"
 else fail "changing hello/ re-ran other actions"; fi
 "$bazel" build --config=ci "${remote[@]}" "${targets[@]}" >/dev/null 2>&1 || die "the rebuild after restoring hello/ failed"
+
+phase "unsandboxed: kbuild actions sharing /tmp, two at once, /tmp/modhashes-kbuild busy"
+# As on a remote worker without a sandbox (bb-runner): the modules, hello/
+# and the boot image re-run in the standalone strategy, the boot image and
+# its twin side by side, while /tmp/modhashes-kbuild (where kbuild.sh once
+# built) is taken. Everything must equal the sandboxed build's outputs.
+busy=/tmp/modhashes-kbuild
+held=
+! mkdir "$busy" 2>/dev/null || held=$busy
+touch "$work/unsandboxed.start"
+s=0
+"$bazel" build --config=ci "${remote[@]}" --spawn_strategy=standalone \
+	--modify_execution_info='^Kernel(Modules|ExternalModule|BootImage)$=+no-cache' \
+	--execution_log_json_file="$work/unsandboxed.json" "${targets[@]}" //examples/linux:bzImage_twin \
+	>"$work/bazel-unsandboxed.log" 2>&1 || s=1
+[ -z "$held" ] || rmdir "$held" 2>/dev/null || true
+[ "$s" = 0 ] || { grep -E '^(ERROR|kbuild):' "$work/bazel-unsandboxed.log" || true; } | tail -20
+python3 "$repo/tools/bazel/spawns.py" "$work/unsandboxed.json" |
+	awk -F'\t' '$1 ~ /^Kernel/ && $2 != "true" { print $1 "\t" $3 "\t" $5 }' | LC_ALL=C sort >"$work/unsandboxed.spawns"
+sed 's/^/  /' "$work/unsandboxed.spawns"
+# Whether the two boot images ran at the same time.
+overlap=$(python3 - "$work/unsandboxed.json" <<'PY'
+import datetime, json, sys
+text, dec, i, spans = open(sys.argv[1]).read(), json.JSONDecoder(), 0, []
+while True:
+    while i < len(text) and text[i].isspace():
+        i += 1
+    if i >= len(text):
+        break
+    o, i = dec.raw_decode(text, i)
+    m = o.get("metrics", {})
+    if o.get("mnemonic") == "KernelBootImage" and "startTime" in m:
+        t = datetime.datetime.fromisoformat(m["startTime"].replace("Z", "+00:00")).timestamp()
+        spans.append((t, t + float(m["totalTime"].rstrip("s"))))
+print("yes" if len(spans) == 2 and max(s for s, _ in spans) < min(e for _, e in spans) else "no")
+PY
+)
+same=yes
+for f in bzImage bzImage.twin; do cmp -s "$bin/examples/linux/$f" "$out/bzImage" || same="no ($f)"; done
+cmp -s "$bin/examples/linux/vmlinux" "$out/vmlinux" || same="no (vmlinux)"
+diff -r "$bin/examples/linux/install/lib" "$out/lib" >/dev/null || same="no (install)"
+# Each action deletes its directory in /tmp before it ends.
+left=$(find /tmp -maxdepth 1 -name 'modhashes-kbuild.*' -newer "$work/unsandboxed.start" | wc -l)
+[ "$left" = 0 ] || same="no ($left build directories left in /tmp)"
+if [ "$s" = 0 ] && [ "$overlap" = yes ] && [ "$same" = yes ] &&
+	[ "$(cut -f1 "$work/unsandboxed.spawns" | tr '\n' ' ')" = "KernelBootImage KernelBootImage KernelExternalModule KernelModules " ] &&
+	! cut -f3 "$work/unsandboxed.spawns" | grep -qvxE 'local|standalone'
+then pass "unsandboxed, the boot image and its twin at once, $busy busy: outputs identical to the sandboxed build's"
+else fail "unsandboxed (log $work/bazel-unsandboxed.log): exit status $s, boot images at once: $overlap, outputs identical: $same"; fi
 
 phase "hermetic"
 "$bazel" aquery --config=ci --output=jsonproto "deps($(IFS=+; echo "${targets[*]}"))" >"$work/aquery.json" 2>/dev/null ||

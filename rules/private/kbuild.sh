@@ -16,7 +16,9 @@
 #  - sources carry mtime $T_SOURCE, and every file the vmlinux build made
 #    (the "state", unpacked by later actions) one later mtime, so later
 #    actions find the vmlinux build up to date and build only what they are
-#    for.
+#    for;
+#  - every action builds in a fresh directory of its own below $TMPDIR, and
+#    the state names none: see pack_state.
 # Environment, from the rule: KBUILD_MAKE_ARGS (ARCH=..., CROSS_COMPILE=...),
 # KBUILD_BUILD_TIMESTAMP, KBUILD_BUILD_USER, KBUILD_BUILD_HOST,
 # KBUILD_BUILD_VERSION; KBUILD_STRIP_MODULES and KBUILD_UNSTRIPPED_OUT for
@@ -34,20 +36,16 @@ die() {
 cmd=$1 out=$2
 shift 2
 top=$PWD
-# One path for every action: kbuild's host tools (objtool, resolve_btfids)
-# record absolute paths, and relink (and so relink vmlinux) when they move.
-# Bazel's linux-sandbox gives each action a /tmp of its own; elsewhere a
-# busy path falls back to a fresh one, correct but slower.
-w=/tmp/modhashes-kbuild
-if ! mkdir "$w" 2>/dev/null; then
-	w=$(mktemp -d /tmp/modhashes-kbuild.XXXXXX)
-	echo "kbuild: /tmp/modhashes-kbuild is in use (no private /tmp): building in $w" >&2
-fi
-# Deleting a built tree takes a while: move it aside and delete it in the
-# background (a sandbox's own cleanup does it there, after the action).
+# A fresh directory per action, wherever it runs: actions that share a /tmp
+# (remote workers without a sandbox, --spawn_strategy=local) run at once.
+# Its real path, as kbuild records it (make's CURDIR).
+w=$(mktemp -d "${TMPDIR:-/tmp}/modhashes-kbuild.XXXXXX")
+w=$(cd "$w" && pwd -P)
+# Deleted before the action ends: Bazel's local strategy (and remote
+# workers) kill what an action leaves running, a background rm too.
 cleanup() {
-	mv "$w" "$w.done.$$" 2>/dev/null || return 0
-	(chmod -R u+w "$w.done.$$" 2>/dev/null; rm -rf "$w.done.$$") </dev/null >/dev/null 2>&1 &
+	chmod -R u+w "$w" 2>/dev/null || true
+	rm -rf "$w"
 }
 trap cleanup EXIT
 src=$w/src
@@ -69,16 +67,63 @@ unpack_source() { # SOURCE
 	# Each action has its own prefix: map it to where the Make build's is.
 	printf '%s\n' "-fdebug-prefix-map=$src=/usr/src/linux" >"$w/prefix-map"
 }
+# The state names the tree by this path, which is no directory.
+STATE_SRC=/modhashes-kbuild-state/src
+# relocate FROM TO: FROM becomes TO in the regular text files named on stdin
+# (NUL-separated, relative to the tree).
+relocate() {
+	(cd "$src" && xargs -0 -r sh -c 'find "$@" -maxdepth 0 -type f -print0' sh |
+		{ xargs -0 -r grep -lZIF -- "$1" || true; } |
+		FROM=$1 TO=$2 xargs -0 -r perl -pi -e 's/\Q$ENV{FROM}\E/$ENV{TO}/g')
+}
+# pack_state OUT: the files the build made, as the state, naming no build
+# directory. kbuild's host tools (objtool, resolve_btfids) are built by
+# tools/ make files with absolute paths, and host programs with the
+# HOSTCFLAGS of kmake: in their .cmd and .d files the tree becomes
+# $STATE_SRC, and unpack_state puts the action's own tree there (else kbuild
+# would rebuild them, and so relink vmlinux). Objects that take neither
+# KCFLAGS nor HOSTCFLAGS (x86's real mode: REALMODE_CFLAGS) name it in their
+# debug information only, which is stripped.
+pack_state() { # OUT
+	local f target_objcopy=
+	made_files | relocate "$src" "$STATE_SRC"
+	# gcc wraps the dependency lists it writes (.d files, and the .cmd files
+	# that hold them) by the length of the paths in them: one line each.
+	(cd "$src" && made_files | { grep -zE '\.(cmd|d)$' || true; } | { xargs -0 -r grep -lZF -- "$STATE_SRC" || true; } |
+		xargs -0 -r perl -0pi -e 's/[ \t]*\\\n[ \t]*/ /g')
+	# Symbolic links into the tree (kbuild's vmlinux-gdb.py) become relative.
+	(cd "$src" && find . -type l -newermt "$T_STATE" -lname "$src/*" -print0) |
+		while IFS= read -r -d '' f; do
+			ln -sfn "$(realpath -s --relative-to="$(dirname "$src/$f")" "$(readlink "$src/$f")")" "$src/$f"
+		done
+	(cd "$src" && made_files | xargs -0 -r grep -lZF -- "$src" || true) |
+		while IFS= read -r -d '' f; do
+			[ ! -L "$src/$f" ] || continue
+			case $(head -c7 "$src/$f" | tr -d '\0') in
+			$'\x7fELF'* | '!<arch>')
+				[ -n "$target_objcopy" ] ||
+					target_objcopy=$(kmake -s --no-print-directory run-command KBUILD_RUN_COMMAND='echo $(OBJCOPY)')
+				objcopy --strip-debug "$src/$f" 2>/dev/null || $target_objcopy --strip-debug "$src/$f" ||
+					die "$f names the build directory $src and cannot be stripped"
+				! grep -qF -- "$src" "$src/$f" || die "$f names the build directory $src outside its debug information"
+				;;
+			*) die "$f names the build directory $src" ;;
+			esac
+		done
+	made_files | pack "$src" "$T_STATE" "$1"
+}
 # The state's files get one mtime, a second ago: newer than the sources and
 # than the host's headers, which kbuild's host tools depend on.
 state_time=@$(($(date +%s) - 1))
 unpack_state() { # STATE
-	zstd -q -dc <"$(abs "$1")" | tar -C "$src" -xvf - |
-		(cd "$src" && tr '\n' '\0' | xargs -0 touch -h -d "$state_time")
+	zstd -q -dc <"$(abs "$1")" | tar -C "$src" -xvf - | tr '\n' '\0' >"$w/state.files"
+	relocate "$STATE_SRC" "$src" <"$w/state.files"
+	(cd "$src" && xargs -0 -r touch -h -d "$state_time" <"$w/state.files")
 }
 kmake() {
 	make -C "$src" -j"$jobs" "${make_args[@]}" \
-		KCFLAGS=@../prefix-map KAFLAGS=@../prefix-map "$@"
+		KCFLAGS=@../prefix-map KAFLAGS=@../prefix-map \
+		HOSTCFLAGS="-ffile-prefix-map=$src=/usr/src/linux" "$@"
 }
 # Files that the build added to the source tree, NUL-separated.
 made_files() {
@@ -149,7 +194,7 @@ vmlinux)
 	mkdir -p "$out"
 	cp "$src/vmlinux.unstripped" "$src/System.map" "$src/include/config/kernel.release" \
 		"$src/modules.builtin" "$src/modules.builtin.modinfo" "$out/"
-	made_files | pack "$src" "$T_STATE" "$out/state.tar.zst"
+	pack_state "$out/state.tar.zst"
 	;;
 modules | external)
 	if [ "$cmd" = modules ]; then

@@ -49,7 +49,8 @@ def modinfo(path):
 
 def load_order(objtree, moddir):
     with open(os.path.join(objtree, "modules.order")) as f:
-        paths = [line.strip()[:-2] + ".ko" for line in f if line.strip()]
+        # kbuild 6.2+ lists objects (lib/x.o), 6.1 modules (lib/x.ko).
+        paths = [re.sub(r"\.k?o$", ".ko", line.strip()) for line in f if line.strip()]
     names, deps = {}, {}
     for p in paths:
         info = modinfo(os.path.join(objtree, p))

@@ -123,21 +123,14 @@ var BuiltinFiles = []string{"modules.builtin", "modules.builtin.modinfo", "modul
 
 // InstalledPath is where a module of modules.order goes below
 // lib/modules/RELEASE, before any compression suffix: kbuild's
-// "kernel/<path>.ko" for an object ("<path>.o"). A line naming a module
-// file already names its installed path: old-style "kernel/....ko" lines,
-// and out-of-tree modules, which kbuild installs to "updates/" (its
-// INSTALL_MOD_DIR for M= builds).
+// "kernel/<path>.ko" for an in-tree module, and the line itself for an
+// out-of-tree one, which kbuild installs to its INSTALL_MOD_DIR
+// ("updates/" for M= builds).
 func InstalledPath(e modorder.Entry) string {
-	if !strings.HasSuffix(e.Path, ".o") {
+	if !e.InTree {
 		return e.Stem + ".ko"
 	}
 	return "kernel/" + e.Stem + ".ko"
-}
-
-// inTree reports whether kbuild lists the module in the installed
-// modules.order: in-tree modules do, out-of-tree ones (M=) do not.
-func inTree(e modorder.Entry) bool {
-	return strings.HasPrefix(InstalledPath(e), "kernel/")
 }
 
 // KernelRelease returns the release: given, or read from
@@ -541,7 +534,8 @@ type listFile struct {
 func readLists(entries []modorder.Entry, opts Options) ([]listFile, error) {
 	var order bytes.Buffer
 	for _, e := range entries {
-		if !inTree(e) {
+		// kbuild's installed modules.order has the in-tree modules only.
+		if !e.InTree {
 			continue
 		}
 		order.WriteString(InstalledPath(e))

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -447,47 +448,59 @@ func kmodSupports(t *testing.T, modinfo string, f compress.Format) bool {
 
 func TestInstalledPath(t *testing.T) {
 	for _, tc := range []struct {
-		line, want string
-		inTree     bool
+		name  string
+		order string
+		want  []string
 	}{
-		{"drivers/net/dummy.o", "kernel/drivers/net/dummy.ko", true},
-		{"kernel/drivers/net/dummy.ko", "kernel/drivers/net/dummy.ko", true},
-		{"updates/hello.ko", "updates/hello.ko", false},
-		{"extra/vendor/wifi.ko", "extra/vendor/wifi.ko", false},
+		{"6.2 and later: objects", "drivers/net/dummy.o\nkernel/kheaders.o\n",
+			[]string{"kernel/drivers/net/dummy.ko", "kernel/kernel/kheaders.ko"}},
+		{"6.1 and older: modules", "drivers/net/dummy.ko\nkernel/kheaders.ko\n",
+			[]string{"kernel/drivers/net/dummy.ko", "kernel/kernel/kheaders.ko"}},
+		{"set: objects, then out-of-tree by installed path", "lib/a.o\nupdates/hello.ko\nvendor/wifi.ko\n",
+			[]string{"kernel/lib/a.ko", "updates/hello.ko", "vendor/wifi.ko"}},
+		{"set of out-of-tree modules only", "updates/hello.ko\nextra/vendor/wifi.ko\n",
+			[]string{"updates/hello.ko", "extra/vendor/wifi.ko"}},
 	} {
-		entries, err := modorder.Parse(strings.NewReader(tc.line+"\n"), "modules.order")
+		entries, err := modorder.Parse(strings.NewReader(tc.order), "modules.order")
 		if err != nil {
-			t.Fatalf("%s: %v", tc.line, err)
+			t.Fatalf("%s: %v", tc.name, err)
 		}
-		if got := InstalledPath(entries[0]); got != tc.want {
-			t.Errorf("InstalledPath(%q) = %q, want %q", tc.line, got, tc.want)
+		var got []string
+		for _, e := range entries {
+			got = append(got, InstalledPath(e))
 		}
-		if got := inTree(entries[0]); got != tc.inTree {
-			t.Errorf("inTree(%q) = %v, want %v", tc.line, got, tc.inTree)
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%s: installed paths %q, want %q", tc.name, got, tc.want)
 		}
 	}
 }
 
 // kbuild's installed modules.order lists in-tree modules only: out-of-tree
-// ones (M=, installed to updates/) are not in it.
+// ones (M=, installed to updates/) are not in it. 6.1's modules_install
+// writes it with sed 's:^:kernel/:' over its own modules.order.
 func TestListsLeaveOutOutOfTree(t *testing.T) {
-	entries, err := modorder.Parse(strings.NewReader("lib/a.o\nupdates/hello.ko\ndrivers/b.o\n"), "modules.order")
-	if err != nil {
-		t.Fatal(err)
-	}
-	res := &Result{ModDir: filepath.Join(t.TempDir(), "lib/modules/7.3.4")}
-	lists, err := readLists(entries, opts(t.TempDir(), ""))
-	if err == nil {
-		err = res.writeLists(lists)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(filepath.Join(res.ModDir, "modules.order"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := "kernel/lib/a.ko\nkernel/drivers/b.ko\n"; string(b) != want {
-		t.Errorf("modules.order = %q, want %q", b, want)
+	for _, tc := range []struct{ order, want string }{
+		{"lib/a.o\nupdates/hello.ko\ndrivers/b.o\n", "kernel/lib/a.ko\nkernel/drivers/b.ko\n"},
+		{"lib/a.ko\nkernel/b.ko\n", "kernel/lib/a.ko\nkernel/kernel/b.ko\n"},
+	} {
+		entries, err := modorder.Parse(strings.NewReader(tc.order), "modules.order")
+		if err != nil {
+			t.Fatal(err)
+		}
+		res := &Result{ModDir: filepath.Join(t.TempDir(), "lib/modules/7.3.4")}
+		lists, err := readLists(entries, opts(t.TempDir(), ""))
+		if err == nil {
+			err = res.writeLists(lists)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(filepath.Join(res.ModDir, "modules.order"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(b) != tc.want {
+			t.Errorf("%q: modules.order = %q, want %q", tc.order, b, tc.want)
+		}
 	}
 }

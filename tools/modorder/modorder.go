@@ -18,6 +18,10 @@ type Entry struct {
 	Pos  int    // 0-based position: the line number minus one
 	Path string // the line as written, relative to the object tree
 	Stem string // Path without its file name's last suffix (.o or .ko)
+	// InTree: an in-tree module, named by its path below the object tree
+	// (installed below kernel/); otherwise an out-of-tree module named by
+	// its installed path ("updates/hello.ko"). See markInTree.
+	InTree bool
 }
 
 // ModuleFile is the module's file for a given suffix (".ko", ".ko.stripped").
@@ -72,7 +76,32 @@ func Parse(r io.Reader, name string) ([]Entry, error) {
 		}
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
+	markInTree(entries)
 	return entries, nil
+}
+
+// markInTree tells in-tree modules from out-of-tree ones, the one place
+// where kbuild versions differ. kbuild 6.2 and later list in-tree modules by
+// object ("lib/x.o"), 6.1 and older by module ("lib/x.ko"). A set that adds
+// out-of-tree modules lists them after the in-tree objects by installed
+// path ("updates/x.ko"). So a ".ko" line is in-tree only in a file without
+// ".o" lines (6.1's own), and never below updates/ or extra/, the
+// INSTALL_MOD_DIR of out-of-tree builds, which are not kbuild source
+// directories.
+func markInTree(entries []Entry) {
+	objects := false
+	for _, e := range entries {
+		if strings.HasSuffix(e.Path, ".o") {
+			objects = true
+			break
+		}
+	}
+	for i := range entries {
+		e := &entries[i]
+		top, _, _ := strings.Cut(e.Path, "/")
+		e.InTree = strings.HasSuffix(e.Path, ".o") ||
+			!objects && top != "updates" && top != "extra"
+	}
 }
 
 // stem checks one line and cuts the last suffix of its file name; dots in

@@ -3,7 +3,6 @@ package elfedit
 import (
 	"io"
 	"os"
-	"sort"
 	"sync/atomic"
 )
 
@@ -18,52 +17,44 @@ import (
 // changed is written over the copy afterwards; at worst the file is
 // written twice.
 
-// span is the file range [off, end).
-type span struct{ off, end uint64 }
-
 // prefetchPiece is how much is copied between checks for cancellation.
 const prefetchPiece = 8 << 20
 
 // prefetch copies f's file to dst (file to file: copy_file_range where the
-// system has it) and returns the span copied, if it was whole. It stops early, with what it has, once
-// stop is set or on any error: a span it leaves out is written in full by
-// the write. f must be mapped and open; the caller must not use f's file or
-// dst until it returns.
-func (f *File) prefetch(dst *os.File, stop *atomic.Bool) []span {
+// system has it) and reports whether it copied all of it. It gives up once
+// stop is set or on any error; the write then writes every chunk. f must be
+// mapped and open; the caller must not use f's file or dst until it
+// returns.
+func (f *File) prefetch(dst *os.File, stop *atomic.Bool) bool {
 	if f.src == nil {
-		return nil
+		return false
 	}
 	if _, err := f.src.Seek(0, io.SeekStart); err != nil {
-		return nil
+		return false
 	}
 	if _, err := dst.Seek(0, io.SeekStart); err != nil {
-		return nil
+		return false
 	}
 	size := uint64(len(f.Data))
 	for off := uint64(0); off < size; {
 		if stop != nil && stop.Load() {
-			return nil
+			return false
 		}
 		n := min(size-off, prefetchPiece)
 		if got, err := io.Copy(dst, &io.LimitedReader{R: f.src, N: int64(n)}); err != nil || uint64(got) != n {
-			return nil
+			return false
 		}
 		off += n
 	}
-	return []span{{0, size}}
+	return true
 }
 
-// inPlace tells whether ch is unchanged input data that prefetch already
-// copied to the same offset.
-func (o *Output) inPlace(ch chunk, done []span) bool {
-	if len(done) == 0 || o.in == nil {
+// inPlace tells whether ch is unchanged input data at its input offset,
+// which a whole prefetch already put there.
+func (o *Output) inPlace(ch chunk, copied bool) bool {
+	if !copied || o.in == nil {
 		return false
 	}
 	off, ok := offsetIn(o.in.Data, ch.data)
-	if !ok || uint64(off) != ch.off {
-		return false
-	}
-	end := ch.off + uint64(len(ch.data))
-	k := sort.Search(len(done), func(k int) bool { return done[k].end >= end })
-	return k < len(done) && done[k].off <= ch.off
+	return ok && uint64(off) == ch.off
 }

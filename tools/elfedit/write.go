@@ -20,13 +20,12 @@ const copyMin = 64 << 10
 // WriteTo writes the output file to w. Bytes no structure covers (gaps
 // left by removed sections, alignment padding) are zero.
 func (o *Output) WriteTo(w io.Writer) (int64, error) {
-	return o.write(w, nil)
+	return o.write(w, false)
 }
 
-// write is WriteTo into a file where the spans done of the input already
-// are at their offsets (see prefetch): it seeks past the chunks they hold,
-// and cuts what they put past the output's end.
-func (o *Output) write(w io.Writer, done []span) (int64, error) {
+// write is WriteTo into a file that, if copied, already holds the whole
+// input (see prefetch): it seeks past the chunks in place.
+func (o *Output) write(w io.Writer, copied bool) (int64, error) {
 	bw := bufio.NewWriterSize(w, 1<<20)
 	var pos uint64
 	zeros := make([]byte, 64<<10)
@@ -38,7 +37,7 @@ func (o *Output) write(w io.Writer, done []span) (int64, error) {
 			}
 			pos += n
 		}
-		if o.inPlace(ch, done) {
+		if o.inPlace(ch, copied) {
 			if err := bw.Flush(); err != nil {
 				return int64(pos), err
 			}
@@ -75,11 +74,6 @@ func (o *Output) write(w io.Writer, done []span) (int64, error) {
 	if err := bw.Flush(); err != nil {
 		return int64(pos), err
 	}
-	if len(done) > 0 {
-		if err := w.(*os.File).Truncate(int64(pos)); err != nil {
-			return int64(pos), err
-		}
-	}
 	return int64(pos), nil
 }
 
@@ -115,20 +109,22 @@ func (o *Output) WriteFile(name string, perm os.FileMode) error {
 		return err
 	}
 	defer af.Abort()
-	var done []span
-	if o.in != nil {
-		done = o.in.prefetch(af.File, nil)
-	}
-	return o.commit(af, name, done)
+	copied := o.in != nil && o.in.prefetch(af.File, nil)
+	return o.commit(af, name, copied)
 }
 
 // commit writes the output over what prefetch put in af and renames it
 // into place.
-func (o *Output) commit(af *atomicfile.File, name string, done []span) error {
+func (o *Output) commit(af *atomicfile.File, name string, copied bool) error {
 	if _, err := af.Seek(0, io.SeekStart); err != nil {
 		return fmt.Errorf("write %s: %w", name, err)
 	}
-	if _, err := o.write(af.File, done); err != nil {
+	n, err := o.write(af.File, copied)
+	if err == nil {
+		// Cuts what a copy, whole or not, put past the output's end.
+		err = af.Truncate(n)
+	}
+	if err != nil {
 		return fmt.Errorf("write %s: %w", name, err)
 	}
 	return af.Commit()
@@ -179,7 +175,7 @@ func Rewrite(in, out string, inPlace bool, plan func(*File) (*Output, error)) er
 		// The segments are copied while plan works (see prefetch); plan
 		// reads the mapping only, never f's file or af.
 		var stop atomic.Bool
-		copied := make(chan []span, 1)
+		copied := make(chan bool, 1)
 		go func() { copied <- f.prefetch(af.File, &stop) }()
 		o, err := plan(f)
 		if err != nil {

@@ -6,7 +6,7 @@
 #        [MODHASHES=modhashes] [KIMAGE=bzImage] [all | modules_install | bindeb-pkg | clean]
 #
 # The kernel tree needs the kernel side of module hashes (patches 0001 and
-# 0002 of kbuild/patches/linux-7.3: CONFIG_MODULE_HASHES and the
+# 0002 of kbuild/patches/linux-<version>: CONFIG_MODULE_HASHES and the
 # .module_hashes section), not the kbuild patch 0003.  Other kbuild
 # variables (ARCH, CROSS_COMPILE, LLVM, KCFLAGS, V, ...) pass through.
 #
@@ -16,6 +16,9 @@
 #        modhashes tree      modules.order + modules -> .module_hashes.bin, *.merkle
 #        modhashes finalize  vmlinux.unstripped    -> vmlinux (root written in)
 #        kbuild $(KIMAGE)    vmlinux               -> boot image
+#      Kernels before 6.15 link no vmlinux.unstripped: kbuild's vmlinux,
+#      linked and post-linked, is the placeholder, and only the root is
+#      written into it (modhashes section update; see modhashes-unstripped).
 # modules_install: checks INSTALL_MOD_STRIP against the configuration,
 #      then kbuild's modules_install (modules.order, modules.builtin,
 #      depmod, ...), then 'modhashes install', which writes every in-tree
@@ -87,7 +90,8 @@ PHONY += clean
 clean:
 	$(Q)$(kmake) clean
 	$(Q)rm -f $(O)/.module_hashes.bin $(O)/..module_hashes.bin.cmd \
-		$(O)/.module_hashes.stamp $(O)/..module_hashes.stamp.cmd
+		$(O)/.module_hashes.stamp $(O)/..module_hashes.stamp.cmd \
+		$(O)/.module_hashes.linked
 	$(Q)find $(O) -name '*.merkle' -type f -delete
 
 else
@@ -102,8 +106,6 @@ include include/config/auto.conf
 ifndef CONFIG_MODULE_HASHES
 $(error $(O): CONFIG_MODULE_HASHES is not enabled)
 endif
-
-modules := $(call read-file, modules.order)
 
 # The proofs cover the installed bytes: with CONFIG_MODULE_INSTALL_STRIP
 # the modules are stripped before hashing, as the in-tree patch does, with
@@ -131,30 +133,57 @@ else
 modhashes-suffix := .ko
 endif
 
-# The Merkle tree: the root in the byte order of vmlinux.unstripped and
-# one <module>.merkle proof next to each module.
+# The one place where kbuild versions differ.  Since 6.15 kbuild links
+# vmlinux.unstripped and strips it into vmlinux; finalize does that strip
+# with the root written in.  Before, kbuild links vmlinux itself and runs
+# the architecture's postlink on it (x86 relocs, ...): that vmlinux is the
+# placeholder, and the root is written into it alone.  The root holds no
+# address, so nothing the postlink computed changes.
+ifneq ($(shell grep -s vmlinux.unstripped $(KSRC)/scripts/Makefile.vmlinux),)
+modhashes-unstripped := vmlinux.unstripped
+else
+modhashes-unstripped := vmlinux
+endif
+
+# 6.1 and older list modules as lib/x.ko in modules.order, later ones as
+# lib/x.o.
+modules := $(patsubst %.ko,%.o,$(shell cat modules.order))
+
+# The Merkle tree: the root in the byte order of vmlinux and one
+# <module>.merkle proof next to each module.
 quiet_cmd_module_hashes = MODHASH $@
       cmd_module_hashes = $(MODHASHES) tree --objtree . --order modules.order \
-			  --suffix $(modhashes-suffix) --target vmlinux.unstripped --root-bin $@
+			  --suffix $(modhashes-suffix) --target $(modhashes-unstripped) --root-bin $@
 
 targets += .module_hashes.bin
-.module_hashes.bin: modules.order $(modules:%.o=%$(modhashes-suffix)) FORCE | vmlinux.unstripped
+.module_hashes.bin: modules.order $(modules:%.o=%$(modhashes-suffix)) FORCE | $(modhashes-unstripped)
 	$(call if_changed,module_hashes)
 
 # What kbuild's strip_relocs does to vmlinux.unstripped, with the root
-# written into .module_hashes; then the boot image from that vmlinux.
+# written into .module_hashes; before 6.15 the root written into kbuild's
+# vmlinux, the rest as kbuild made it.  Then the boot image from that vmlinux.
+ifeq ($(modhashes-unstripped),vmlinux.unstripped)
 quiet_cmd_finalize_vmlinux = MODHASH vmlinux
       cmd_finalize_vmlinux = $(MODHASHES) finalize --root-bin .module_hashes.bin \
 			     $(if $(CONFIG_ARCH_VMLINUX_NEEDS_RELOCS),,--keep-relocs) \
 			     vmlinux.unstripped vmlinux
+else
+quiet_cmd_finalize_vmlinux = MODHASH vmlinux
+      cmd_finalize_vmlinux = touch -r vmlinux .module_hashes.linked && \
+			     $(MODHASHES) section update --in-place .module_hashes \
+			     .module_hashes.bin vmlinux vmlinux
+endif
 
 KIMAGE ?= $(notdir $(shell $(kmake) -s image_name))
 
 quiet_cmd_boot_image = MAKE    $(KIMAGE)
       cmd_boot_image = $(kmake) $(KIMAGE)
 
+# The time kbuild linked vmlinux.
+modhashes-linked := $(if $(filter vmlinux,$(modhashes-unstripped)),.module_hashes.linked,vmlinux.unstripped)
+
 quiet_cmd_pin_vmlinux = TOUCH   vmlinux
-      cmd_pin_vmlinux = touch -r vmlinux.unstripped vmlinux && touch $@
+      cmd_pin_vmlinux = touch -r $(modhashes-linked) vmlinux && touch $@
 
 define rule_finalize_vmlinux
 	$(call cmd_and_savecmd,finalize_vmlinux)
@@ -165,7 +194,7 @@ endef
 # vmlinux is a prerequisite so that a vmlinux that kbuild wrote again is
 # finalized again.
 targets += .module_hashes.stamp
-.module_hashes.stamp: vmlinux.unstripped .module_hashes.bin vmlinux FORCE
+.module_hashes.stamp: $(sort $(modhashes-unstripped) .module_hashes.bin vmlinux) FORCE
 	+$(call if_changed_rule,finalize_vmlinux)
 
 PHONY += __final

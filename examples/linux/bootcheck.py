@@ -13,6 +13,10 @@
       module must load by its PKCS#7 signature, which modhashes verify
       reports as such but cannot check); a guest path "modprobe:NAME" is
       loaded with modprobe.
+  bootcheck.py loaded-diff A B
+      Compare what two ELF files load: program headers and every allocated
+      section (name, address, size, contents); print the sections whose
+      contents differ, exit 1 if anything else does.
 """
 
 import json
@@ -151,10 +155,53 @@ def check(verify_json, cases_file, log_file):
     return 1 if problems else 0
 
 
+def elf_loaded(path):
+    """Program headers and allocated sections {name: (addr, size, bytes)} of an ELF file."""
+    import struct
+    with open(path, "rb") as f:
+        d = f.read()
+    if d[:4] != b"\x7fELF" or d[4] != 2:
+        raise SystemExit(f"{path}: not a 64-bit ELF file")
+    e = "<" if d[5] == 1 else ">"
+    phoff, shoff = struct.unpack_from(e + "QQ", d, 0x20)
+    phentsize, phnum, shentsize, shnum, shstrndx = struct.unpack_from(e + "HHHHH", d, 0x36)
+    phdrs = [d[phoff + i * phentsize:phoff + (i + 1) * phentsize] for i in range(phnum)]
+    shdrs = [struct.unpack_from(e + "IIQQQQIIQQ", d, shoff + i * shentsize) for i in range(shnum)]
+    strtab = shdrs[shstrndx]
+    names = d[strtab[4]:strtab[4] + strtab[5]]
+    sections = {}
+    for name, typ, flags, addr, off, size, *_ in shdrs:
+        if flags & 2:  # SHF_ALLOC
+            n = names[name:names.index(b"\0", name)].decode()
+            data = b"" if typ == 8 else d[off:off + size]  # SHT_NOBITS
+            sections[n] = (addr, size, data)
+    return phdrs, sections
+
+
+def loaded_diff(a, b):
+    pa, sa = elf_loaded(a)
+    pb, sb = elf_loaded(b)
+    problems = []
+    if pa != pb:
+        problems.append("program headers differ")
+    if sorted(sa) != sorted(sb):
+        problems.append(f"allocated sections differ: {sorted(set(sa) ^ set(sb))}")
+    for n in sorted(set(sa) & set(sb)):
+        if sa[n][:2] != sb[n][:2]:
+            problems.append(f"{n}: address or size differs")
+        elif sa[n][2] != sb[n][2]:
+            print(n)
+    for p in problems:
+        print(f"loaded-diff: {p}", file=sys.stderr)
+    return 1 if problems else 0
+
+
 def main(argv):
     if len(argv) == 4 and argv[1] == "load-order":
         load_order(argv[2], argv[3])
         return 0
+    if len(argv) == 4 and argv[1] == "loaded-diff":
+        return loaded_diff(argv[2], argv[3])
     if len(argv) == 5 and argv[1] == "check":
         return check(argv[2], argv[3], argv[4])
     print(__doc__, file=sys.stderr)

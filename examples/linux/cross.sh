@@ -1,21 +1,29 @@
 #!/usr/bin/env bash
 # examples/linux/cross.sh [WORKDIR]
 #
-# Module hashes on cross-built kernels: Debian's Linux 7.3 with all of
-# kbuild/patches/linux-7.3, built on this host for arm64 (little-endian)
-# and s390x (big-endian, relocations kept in vmlinux), booted under QEMU
-# (TCG):
+# Module hashes on cross-built kernels, built on this host (Debian 12) and
+# booted under QEMU (TCG):
+#  - arm64 (little-endian): the Android GKI case, Linux 6.12 (Debian's
+#    linux-source-6.12) built with LLVM=1 (bookworm's clang and lld) by the
+#    out-of-tree driver kbuild/module-hashes.mk on unmodified kbuild (the
+#    kernel side of kbuild/patches/linux-6.12 only);
+#  - s390x (big-endian, relocations kept in vmlinux): Debian's Linux 7.3
+#    with all of kbuild/patches/linux-7.3 (the in-tree kbuild patch), GCC.
 #
-#  1. packages: Debian's cross compilers and QEMU; busybox-static of each
-#     target architecture (fetch-deb.sh, without adding dpkg architectures);
-#  2. one patched source tree; per architecture tinyconfig + config.fragment
-#     + config.<arch>.fragment, built side by side with plain `make`
-#     (the in-tree kbuild patch); modhashes is run through a wrapper whose
+#  1. packages: Debian's cross compilers, clang/lld and QEMU; busybox-static
+#     of each target architecture (fetch-deb.sh, without adding dpkg
+#     architectures);
+#  2. one patched source tree per kernel version; per architecture
+#     tinyconfig + config.fragment + config.<arch>.fragment, built side by
+#     side; modhashes is run through a wrapper whose
 #     PATH holds modhashes alone, so the tree, finalize and install steps
 #     cannot reach a compiler, objcopy or openssl (the wrapper asserts it
 #     and logs each run);
-#  3. checks per architecture: vmlinux keeps the .BTF of vmlinux.unstripped;
-#     modules_install; `modhashes verify` of the installed modules;
+#  3. checks per architecture: vmlinux keeps the .BTF of the vmlinux the
+#     modules were linked against (vmlinux.unstripped; on 6.12, kbuild's
+#     own vmlinux, kept before the driver writes the root, which must be the
+#     only bytes that differ); modules_install; `modhashes verify` of the
+#     installed modules;
 #     .module_hashes of the final vmlinux holds `levels` in the target's
 #     byte order (raw bytes and `modhashes inspect`); modhashes ran with the
 #     restricted PATH; then the boot of the x86_64 e2e: every in-tree module
@@ -31,9 +39,10 @@
 # Leaves WORKDIR/arm64/Image, WORKDIR/s390x/bzImage and the uncompressed
 # modules in WORKDIR/<arch>/lib/modules/<release>/.  Needs root for apt-get
 # and Go for modhashes.  WORKDIR (default /var/tmp/modhashes-cross) needs
-# about 5 GB.  JOBS (default: CPUs) is make -j for each build.  LINUX_CACHE
-# (default WORKDIR/cache) is where the source is unpacked (a directory
-# fetch-linux-source.sh already filled is reused).  CROSS_REUSE=1 keeps
+# about 6 GB.  JOBS (default: CPUs) is make -j for each build.  LINUX_CACHE
+# (default WORKDIR/cache) is where the 7.3 source is unpacked (a directory
+# fetch-linux-source.sh already filled is reused; 6.12's goes to
+# WORKDIR/cache-lts).  CROSS_REUSE=1 keeps
 # existing builds (for working on the later steps).  CROSS_ARCHES (default
 # "arm64 s390x") picks the architectures.
 set -euo pipefail
@@ -45,14 +54,18 @@ repo=$(cd "$here/../.." && pwd)
 work=${1:-/var/tmp/modhashes-cross}
 work=$(mkdir -p "$work" && cd "$work" && pwd)
 jobs=${JOBS:-$(nproc)}
-kver=7.3
-patches=$repo/kbuild/patches/linux-$kver
 read -ra arches <<< "${CROSS_ARCHES:-arm64 s390x}"
 
-# Per architecture: kbuild ARCH, CROSS_COMPILE, boot image, QEMU command
-# line, console, expected byte order.
+# Per architecture: kernel version, how kbuild is run (intree: plain make
+# with all patches; driver: kbuild/module-hashes.mk, kernel side only),
+# kbuild ARCH, toolchain, boot image, QEMU command line, console, expected
+# byte order.
+declare -A kver=([arm64]=6.12 [s390x]=7.3)
+declare -A how=([arm64]=driver [s390x]=intree)
 declare -A karch=([arm64]=arm64 [s390x]=s390)
-declare -A cross=([arm64]=aarch64-linux-gnu- [s390x]=s390x-linux-gnu-)
+declare -A toolchain=([arm64]=LLVM=1 [s390x]=CROSS_COMPILE=s390x-linux-gnu-)
+# binutils of the target, for the initramfs (objcopy) and the checks.
+declare -A cross=([arm64]=llvm- [s390x]=s390x-linux-gnu-)
 declare -A image=([arm64]=arch/arm64/boot/Image [s390x]=arch/s390/boot/bzImage)
 declare -A qemu=([arm64]="qemu-system-aarch64 -M virt -cpu cortex-a57"
 	[s390x]="qemu-system-s390x -M s390-ccw-virtio")
@@ -65,7 +78,7 @@ done
 phase "packages"
 need_packages gcc libc6-dev make bc flex bison libelf-dev libssl-dev openssl dwarves \
 	cpio xz-utils kmod python3 binutils patch \
-	gcc-aarch64-linux-gnu gcc-s390x-linux-gnu qemu-system-arm qemu-system-misc
+	clang lld llvm gcc-s390x-linux-gnu qemu-system-arm qemu-system-misc
 declare -A busybox
 for a in "${arches[@]}"; do
 	d=$("$here/fetch-deb.sh" "busybox-static:$a" "$work/debs")
@@ -81,9 +94,9 @@ mh=$work/bin/modhashes
 ln -sf "$mh" "$work/bin/restricted/modhashes"
 # What kbuild runs as $(MODHASHES): no compiler (target or host), objcopy,
 # linker or openssl can be found, or it refuses to run.
-forbidden="cc gcc ld objcopy openssl"
+forbidden="cc gcc ld objcopy openssl clang ld.lld llvm-objcopy"
 for a in "${arches[@]}"; do
-	forbidden+=" ${cross[$a]}gcc ${cross[$a]}ld ${cross[$a]}objcopy"
+	[ "${cross[$a]}" = llvm- ] || forbidden+=" ${cross[$a]}gcc ${cross[$a]}ld ${cross[$a]}objcopy"
 done
 mhr=$work/bin/modhashes-restricted
 cat > "$mhr" <<EOF
@@ -118,19 +131,40 @@ printf '%s\n' CONFIG_MODULE_SIG=y 'CONFIG_MODULE_SIG_KEY=""' CONFIG_MODULE_SIG_S
 	"CONFIG_SYSTEM_TRUSTED_KEYS=\"$dkms/cert.pem\"" > "$dkms/config.fragment"
 declare -A extra_fragment=([arm64]=$dkms/config.fragment [s390x]=/dev/null)
 
-phase "fetch Linux $kver"
-pristine=$("$here/fetch-linux-source.sh" "$kver" "${LINUX_CACHE:-$work/cache}")
-echo "$pristine"
-src=$work/src/linux-$kver
+declare -A pristine
+for v in $(for a in "${arches[@]}"; do echo "${kver[$a]}"; done | sort -u); do
+	phase "fetch Linux $v"
+	case $v in
+	7.*) pristine[$v]=$("$here/fetch-linux-source.sh" "$v" "${LINUX_CACHE:-$work/cache}") ;;
+	# Long-term-support kernels: Debian 12 and its security archive, with
+	# package lists of their own.
+	*) pristine[$v]=$(APT_STATE=$work/apt-bookworm APT_SUITES="bookworm bookworm-security" \
+		"$here/fetch-linux-source.sh" "$v" "$work/cache-lts") ;;
+	esac
+	echo "${pristine[$v]}"
+done
+srcdir() { echo "$work/src/linux-${kver[$1]}"; }
 
 export KBUILD_BUILD_TIMESTAMP='Thu Jan  1 00:00:00 UTC 2026'
 export KBUILD_BUILD_USER=modhashes KBUILD_BUILD_HOST=cross KBUILD_BUILD_VERSION=1
-kmake() { # ARCH make-args...
-	local a=$1 out=$work/$1/build map
-	shift
+kvars() { # ARCH
+	local src out=$work/$1/build map
+	src=$(srcdir "$1")
 	map="-fdebug-prefix-map=$src=/usr/src/linux -fdebug-prefix-map=$out=/usr/src/linux"
-	make -C "$src" O="$out" ARCH="${karch[$a]}" CROSS_COMPILE="${cross[$a]}" \
-		MODHASHES="$mhr" KCFLAGS="$map" KAFLAGS="$map" "$@"
+	printf '%s\n' ARCH="${karch[$1]}" "${toolchain[$1]}" MODHASHES="$mhr" KCFLAGS="$map" KAFLAGS="$map"
+}
+kmake() { # ARCH make-args...: kbuild itself
+	local a=$1 v
+	shift
+	mapfile -t v < <(kvars "$a")
+	make -C "$(srcdir "$a")" O="$work/$a/build" "${v[@]}" "$@"
+}
+build() { # ARCH make-args...: the build as the architecture's way has it
+	local a=$1 v
+	shift
+	[ "${how[$a]}" = driver ] || { kmake "$a" "$@"; return; }
+	mapfile -t v < <(kvars "$a")
+	make -f "$repo/kbuild/module-hashes.mk" KSRC="$(srcdir "$a")" O="$work/$a/build" "${v[@]}" "$@"
 }
 
 reuse=0
@@ -140,14 +174,21 @@ if [ "${CROSS_REUSE:-0}" = 1 ]; then
 fi
 
 if [ $reuse = 0 ]; then
-phase "source tree"
+phase "source trees"
 rm -rf "$work/src" "${arches[@]/#/$work/}" "$work/restricted.log"
 mkdir -p "$work/src"
-cp -a "$pristine" "$src"
-for p in "$patches"/*.patch; do
-	patch -d "$src" -p1 -s -F0 --no-backup-if-mismatch < "$p"
+for a in "${arches[@]}"; do
+	src=$(srcdir "$a")
+	[ ! -d "$src" ] || continue
+	cp -a "${pristine[${kver[$a]}]}" "$src"
+	patches=$repo/kbuild/patches/linux-${kver[$a]}
+	if [ "${how[$a]}" = driver ]; then series=("$patches"/000[12]-*.patch)
+	else series=("$patches"/*.patch); fi
+	for p in "${series[@]}"; do
+		patch -d "$src" -p1 -s -F0 --no-backup-if-mismatch < "$p"
+	done
+	echo "$src: ${series[*]##*/}"
 done
-echo "$src: all of $(ls "$patches" | wc -l) patches"
 
 phase "configure"
 for a in "${arches[@]}"; do
@@ -174,8 +215,14 @@ pids=()
 for a in "${arches[@]}"; do
 	(
 		s=$(date +%s)
-		kmake "$a" -j"$jobs" > "$work/$a/build.log" 2>&1
-		echo "$a: built in $(($(date +%s) - s))s"
+		if [ "${how[$a]}" = driver ]; then
+			# kbuild alone first, to keep the vmlinux the modules were
+			# linked against: the driver then writes the root into it.
+			kmake "$a" -j"$jobs" vmlinux modules > "$work/$a/build.log" 2>&1
+			cp -p "$work/$a/build/vmlinux" "$work/$a/vmlinux.linked"
+		fi
+		build "$a" -j"$jobs" >> "$work/$a/build.log" 2>&1
+		echo "$a: built (${kver[$a]}, ${toolchain[$a]}, ${how[$a]}) in $(($(date +%s) - s))s"
 	) &
 	pids+=($!)
 done
@@ -190,21 +237,37 @@ done
 fi
 
 check_arch() { # ARCH
-	local a=$1 out=$work/$1/build root=$work/$1 release mods n want levels
+	local a=$1 out=$work/$1/build root=$work/$1 release mods n want levels linked
 	phase "$a: BTF of the final vmlinux"
 	local btf=$work/$a/btf
 	mkdir -p "$btf"
-	"$mh" section dump .BTF "$out/vmlinux.unstripped" "$btf/unstripped"
+	linked=$out/vmlinux.unstripped
+	[ "${how[$a]}" = intree ] || linked=$work/$a/vmlinux.linked
+	"$mh" section dump .BTF "$linked" "$btf/unstripped"
 	"$mh" section dump .BTF "$out/vmlinux" "$btf/final"
 	if cmp -s "$btf/unstripped" "$btf/final" && [ -s "$btf/final" ]; then
-		pass "$a: vmlinux has the .BTF of vmlinux.unstripped ($(stat -c %s "$btf/final") bytes)"
+		pass "$a: vmlinux has the .BTF of $(basename "$linked") ($(stat -c %s "$btf/final") bytes)"
 	else
-		fail "$a: the .BTF of vmlinux differs from that of vmlinux.unstripped"
+		fail "$a: the .BTF of vmlinux differs from that of $(basename "$linked")"
+	fi
+	if [ "${how[$a]}" = driver ]; then
+		# Of what the kernel loads, the driver changes the root alone, and
+		# loads what llvm-objcopy --update-section would (kbuild/README.md
+		# says how the files differ elsewhere).
+		local d1 d2 oc=$btf/llvm-objcopy.vmlinux
+		llvm-objcopy --update-section .module_hashes="$out/.module_hashes.bin" "$linked" "$oc"
+		d1=$(python3 "$here/bootcheck.py" loaded-diff "$linked" "$out/vmlinux") || d1+=" (and more)"
+		d2=$(python3 "$here/bootcheck.py" loaded-diff "$oc" "$out/vmlinux") || d2+=" (and more)"
+		if [ "$d1" = .module_hashes ] && [ -z "$d2" ]; then
+			pass "$a: of the loaded bytes the driver changed .module_hashes alone, as llvm-objcopy does"
+		else
+			fail "$a: loaded bytes differ from kbuild's vmlinux in: $d1; from llvm-objcopy's in: $d2"
+		fi
 	fi
 
 	phase "$a: modules_install and the boot image"
 	rm -rf "$root/lib"
-	kmake "$a" modules_install INSTALL_MOD_PATH="$root" > "$root/install.log" 2>&1 ||
+	build "$a" modules_install INSTALL_MOD_PATH="$root" > "$root/install.log" 2>&1 ||
 		{ cat "$root/install.log"; die "$a: modules_install failed"; }
 	release=$(cat "$out/include/config/kernel.release")
 	mods=$root/lib/modules/$release
@@ -257,11 +320,13 @@ EOF
 	phase "$a: modhashes ran with a PATH without compiler, objcopy or openssl"
 	grep -F " in $out:" "$work/restricted.log" | sort | uniq -c
 	local step ok=1
-	for step in tree finalize install; do
+	local steps="tree finalize install"
+	[ "${how[$a]}" = intree ] || steps="tree section install"
+	for step in $steps; do
 		grep -q "^modhashes $step in $out: PATH=$work/bin/restricted\$" "$work/restricted.log" ||
 			{ echo "no run of modhashes $step"; ok=0; }
 	done
-	if [ $ok = 1 ]; then pass "$a: modhashes tree, finalize and install ran with PATH=$work/bin/restricted"
+	if [ $ok = 1 ]; then pass "$a: modhashes $steps ran with PATH=$work/bin/restricted"
 	else fail "$a: not every modhashes step ran with the restricted PATH"; fi
 
 	# DKMS: an out-of-tree module built after the kernel, signed with the

@@ -35,7 +35,20 @@ _TOOLS = [
     "cpio",
     "patch",
     "depmod",
+    # LLVM=1 (kernel_config make_args): clang is its own compiler proper.
+    "clang",
+    "ld.lld",
+    "llvm-ar",
+    "llvm-nm",
+    "llvm-objcopy",
+    "llvm-objdump",
+    "llvm-readelf",
+    "llvm-strip",
 ]
+
+# What CROSS_COMPILE=<prefix> runs, for every cross toolchain installed
+# (kernel_config's cross_compile is not known to a repository rule).
+_CROSS_TOOLS = ["gcc", "as", "ld", "ar", "nm", "objcopy", "strip"]
 
 # Headers of the host libraries that kbuild's host programs use.
 _HEADERS = [
@@ -67,15 +80,32 @@ def _describe(rctx, name, path, version_args):
             line += " " + out[0].strip()
     return line
 
+def _cross_prefixes(rctx):
+    """The sorted prefixes `<triplet>-` of the cross toolchains in /usr/bin."""
+    res = rctx.execute(["find", "/usr/bin", "-maxdepth", "1", "(", "-name", "*-linux-gnu*-gcc", "-o", "-name", "*-linux-gnu*-ld", ")"])
+    if res.return_code != 0:
+        fail("kernel_host_tools: cannot list /usr/bin: " + res.stderr)
+    prefixes = {}
+    for path in res.stdout.splitlines():
+        name = path.rsplit("/", 1)[-1]
+        prefixes[name[:name.rindex("-") + 1]] = True
+    return sorted(prefixes)
+
 def _kernel_host_tools_impl(rctx):
+    # A toolchain installed later (a tool "missing" now) refetches too.
+    for d in _DIRS:
+        rctx.watch(d)
     lines = []
-    for tool in _TOOLS:
+    tools = list(_TOOLS)
+    for prefix in _cross_prefixes(rctx):
+        tools += [prefix + t for t in _CROSS_TOOLS]
+    for tool in tools:
         p = _find(rctx, tool)
         if not p:
             lines.append(tool + " missing")
             continue
         lines.append(_describe(rctx, tool, p, ["--version"]))
-        if tool == "gcc":
+        if tool.endswith("gcc"):
             res = rctx.execute([str(p), "-print-prog-name=cc1"])
             cc1 = res.stdout.strip()
             if res.return_code == 0 and cc1.startswith("/"):

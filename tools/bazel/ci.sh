@@ -308,5 +308,25 @@ while t[i:].strip():
 echo "ModHashesTree ran: $ran"
 [[ "$ran" == */rules/tests/prebuilt_modhashes ]] || die "the tree action did not run the registered toolchain's tool"
 
+step "host toolchain identity: gcc, LLVM and every cross toolchain in the kbuild actions' cache keys"
+"$bazel" build "${ci[@]}" @kernel_host_tools//:tools.txt >"$tmp/host-tools.log" 2>&1 ||
+	{ cat "$tmp/host-tools.log"; die "@kernel_host_tools failed"; }
+tools_txt=$(ls "$("$bazel" info "${ci[@]}" output_base 2>/dev/null)"/external/*kernel_host_tools/tools.txt)
+# Every tool: hashed if the environment has it (compared with what is
+# installed there), named as missing if not.
+want=(gcc cc1 clang ld.lld llvm-objcopy)
+for ld in $("$here/chroot" sh -c 'ls /usr/bin/*-linux-gnu*-ld 2>/dev/null' | sed 's|.*/||'); do
+	want+=("$ld" "${ld%ld}gcc" "${ld%ld}objcopy")
+done
+for t in "${want[@]}"; do
+	line=$(grep -m1 "^$t " "$tools_txt") || die "$tools_txt: no line for $t"
+	if [ "$t" = cc1 ] || "$here/chroot" sh -c "command -v $t" >/dev/null 2>&1; then
+		[[ "$line" =~ ^"$t "/[^\ ]+\ [0-9a-f]{64} ]] || die "$tools_txt: $t is installed but not hashed: $line"
+	else
+		[ "$line" = "$t missing" ] || die "$tools_txt: $t is not installed but: $line"
+	fi
+done
+echo "$tools_txt: ${#want[@]} tools, each hashed or named missing: ${want[*]}"
+
 step "done"
 echo "bazel ci: all checks passed in $((SECONDS - start))s"

@@ -215,8 +215,10 @@ PHONY += __check_install
 __check_install:
 	@:
 
+# kbuild compresses at install with MODULE_COMPRESS_ALL; 6.1 and older,
+# which have neither it nor MODULE_COMPRESS, whenever a type is chosen.
 modhashes-compress-y					:= none
-ifdef CONFIG_MODULE_COMPRESS_ALL
+ifneq ($(CONFIG_MODULE_COMPRESS_ALL)$(if $(CONFIG_MODULE_COMPRESS),,y),)
 modhashes-compress-$(CONFIG_MODULE_COMPRESS_GZIP)	:= gzip
 modhashes-compress-$(CONFIG_MODULE_COMPRESS_XZ)		:= xz
 modhashes-compress-$(CONFIG_MODULE_COMPRESS_ZSTD)	:= zstd

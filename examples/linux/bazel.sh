@@ -15,8 +15,9 @@
 #     modules are refused; `modhashes verify` predicted each outcome;
 #  4. a clean build from another checkout path executes no action: every one
 #     is a remote-cache hit;
-#  5. changing hello/'s source re-runs only its build, the tree, finalize, the
-#     boot image and the install (the list is printed);
+#  5. changing hello/'s source re-runs only its build, the module set's copy
+#     (kernel_modules_set over the in-tree modules' directory), the tree,
+#     finalize, the boot image and the install (the list is printed);
 #  6. unsandboxed (standalone strategy, /tmp shared, /tmp/modhashes-kbuild
 #     taken): the modules, hello/ and two boot images at once re-run, with
 #     the same outputs;
@@ -180,9 +181,9 @@ python3 "$repo/tools/bazel/spawns.py" "$work/incr.json" | awk -F'\t' '$2 != "tru
 	LC_ALL=C sort >"$work/incr.spawns"
 echo "actions that ran:"
 sed 's/^/  /' "$work/incr.spawns"
-printf '%s\n' KernelBootImage KernelExternalModule ModHashesFinalize ModHashesInstall ModHashesTree >"$work/incr.want"
+printf '%s\n' KernelBootImage KernelExternalModule KernelModulesSet ModHashesFinalize ModHashesInstall ModHashesTree >"$work/incr.want"
 if [ "$(cut -f1 "$work/incr.spawns")" = "$(cat "$work/incr.want")" ]; then
-	pass "changing hello/ re-ran only its build, the tree, finalize, the boot image and the install"
+	pass "changing hello/ re-ran only its build, the module set's copy, the tree, finalize, the boot image and the install"
 else fail "changing hello/ re-ran other actions"; fi
 "$bazel" build --config=ci "${remote[@]}" "${targets[@]}" >/dev/null 2>&1 || die "the rebuild after restoring hello/ failed"
 

@@ -1,5 +1,6 @@
 """module_hashes: the Merkle tree over the in-tree modules."""
 
+load(":objtree.bzl", "modules_order_path")
 load(":providers.bzl", "KernelModulesInfo", "ModuleHashesInfo")
 load(":toolchain.bzl", "TOOLCHAIN_TYPE", "modhashes_tool")
 
@@ -13,20 +14,27 @@ def _module_hashes_impl(ctx):
     root = ctx.actions.declare_file(ctx.label.name + ".module_hashes.bin")
     root_c = ctx.actions.declare_file(ctx.label.name + ".module_hashes.c")
     proof_root = ctx.label.name + ".proofs"
-    proofs = [
-        ctx.actions.declare_file(proof_root + "/" + p[:-len(mods.suffix)] + ".merkle")
-        for p in mods.paths
-    ]
+    if mods.directory:
+        # The modules are known only when built: so are their proofs.
+        proofs = [ctx.actions.declare_directory(proof_root)]
+        proof_dir = proofs[0].path
+        count = "modules.order"
+    else:
+        proofs = [
+            ctx.actions.declare_file(proof_root + "/" + p[:-len(mods.suffix)] + ".merkle")
+            for p in mods.paths
+        ]
 
-    # The proof directory's exec path, known even when there are no proofs:
-    # beside the root, so that a target in another module's repository
-    # (external/...) gets its own.
-    proof_dir = root.dirname + "/" + proof_root
+        # The proof directory's exec path, known even when there are no
+        # proofs: beside the root, so that a target in another module's
+        # repository (external/...) gets its own.
+        proof_dir = root.dirname + "/" + proof_root
+        count = "%d modules" % len(proofs)
 
     args = ctx.actions.args()
     args.add("tree")
     args.add("--objtree", mods.objtree)
-    args.add("--order", mods.order)
+    args.add("--order", modules_order_path(mods))
     args.add("--suffix", mods.suffix)
     args.add("--root-bin", root)
     args.add("--root-c", root_c)
@@ -43,7 +51,7 @@ def _module_hashes_impl(ctx):
         inputs = depset([vmlinux] if vmlinux else [], transitive = inputs),
         outputs = [root, root_c] + proofs,
         mnemonic = "ModHashesTree",
-        progress_message = "TREE %s (%d modules)" % (ctx.label, len(proofs)),
+        progress_message = "TREE %s (%s)" % (ctx.label, count),
     )
 
     return [
@@ -72,7 +80,12 @@ module_hashes = rule(
 Outputs the root as the 36 raw bytes of `.module_hashes` (levels in the byte
 order of `vmlinux_unstripped`, or of `endian`), the same root as C source,
 and one `.merkle` proof per module. One action; it re-runs only when a module,
-the module list or the byte order changes.""",
+the module list or the byte order changes.
+
+The proofs are files, one per module, when `modules` lists its modules; when
+it gives them as a directory (a `kernel_build` without `modules`, the
+default, or a `kernel_modules_set` of one), they are one directory
+(`<name>.proofs`) with the same layout.""",
     attrs = {
         "endian": attr.string(
             default = "",
@@ -82,7 +95,7 @@ the module list or the byte order changes.""",
         "modules": attr.label(
             mandatory = True,
             providers = [KernelModulesInfo],
-            doc = "The modules to hash: a `kernel_modules` target.",
+            doc = "The modules to hash: a `kernel_build`, `kernel_modules_set` or `kernel_modules` target.",
         ),
         "vmlinux_unstripped": attr.label(
             allow_single_file = True,

@@ -1,6 +1,7 @@
 """kernel_modules_install: modules with their proofs appended, installed."""
 
 load(":kbuild.bzl", "KBUILD_HOST_PATH", "KBUILD_HOST_TOOLS")
+load(":objtree.bzl", "modules_order_path")
 load(":providers.bzl", "KernelBuildInfo", "ModuleHashesInfo")
 load(":toolchain.bzl", "TOOLCHAIN_TYPE", "modhashes_tool")
 
@@ -15,7 +16,7 @@ def _kernel_modules_install_impl(ctx):
     args = ctx.actions.args()
     args.add("install")
     args.add("--objtree", mods.objtree)
-    args.add("--order", mods.order)
+    args.add("--order", modules_order_path(mods))
     args.add("--suffix", mods.suffix)
     args.add("--proof-dir", hashes.proof_dir)
     args.add("--dest", out.path)
@@ -25,7 +26,8 @@ def _kernel_modules_install_impl(ctx):
     # keep the output a function of the declared inputs alone.
     args.add("--builtin-encoder")
     inputs = hashes.proofs + mods.modules
-    progress = "INSTALL %s (%d modules, %s)" % (out.short_path, len(mods.modules), ctx.attr.compression)
+    count = "modules.order" if mods.directory else "%d modules" % len(mods.modules)
+    progress = "INSTALL %s (%s, %s)" % (out.short_path, count, ctx.attr.compression)
 
     # As kbuild's modules_install: the modules, then depmod (kmod) with the
     # kernel's System.map, so that modprobe resolves dependencies.

@@ -1,6 +1,6 @@
 """kbuild's stages as actions: source, configuration, vmlinux.unstripped, modules, boot image."""
 
-load(":objtree.bzl", "module_objtree")
+load(":objtree.bzl", "directory_objtree", "module_objtree")
 load(
     ":providers.bzl",
     "KernelBuildInfo",
@@ -180,6 +180,7 @@ def _strip_outputs(ctx, strip, root, paths):
 
 def _modules_info(modules, paths, order):
     return KernelModulesInfo(
+        directory = None,
         modules = modules,
         paths = paths,
         suffix = ".ko",
@@ -216,22 +217,39 @@ def _kernel_build_impl(ctx):
         config.make_args,
     )
 
-    _check_paths(ctx.attr.modules)
     root = name + "_modules"
-    modules = _declare_modules(ctx, root, ctx.attr.modules)
-    unstripped, strip_env = _strip_outputs(ctx, ctx.attr.strip_modules, root, ctx.attr.modules)
-    order = ctx.actions.declare_file(root + "/modules.order")
-    symvers = ctx.actions.declare_file(root + "/Module.symvers")
+    symvers = ctx.actions.declare_file(name + "/Module.symvers")
+    if ctx.attr.modules:
+        # The list form: one output per module, checked against kbuild's.
+        _check_paths(ctx.attr.modules)
+        modules = _declare_modules(ctx, root, ctx.attr.modules)
+        unstripped, env = _strip_outputs(ctx, ctx.attr.strip_modules, root, ctx.attr.modules)
+        order = ctx.actions.declare_file(root + "/modules.order")
+        info = _modules_info(modules, ctx.attr.modules, order)
+        made = modules + [order]
+        count = str(len(modules))
+    else:
+        # The directory form: whatever kbuild's modules.order names.
+        directory = ctx.actions.declare_directory(root)
+        env = {"KBUILD_MODULES_FROM_ORDER": "1"}
+        unstripped = []
+        if ctx.attr.strip_modules:
+            unstripped = [ctx.actions.declare_directory(root + "_unstripped")]
+            env["KBUILD_STRIP_MODULES"] = "1"
+            env["KBUILD_UNSTRIPPED_OUT"] = unstripped[0].path
+        info = directory_objtree(directory)
+        made = [directory]
+        count = "modules.order"
     _run_kbuild(
         ctx,
         "KernelModules",
-        "MODULES %s (%d)" % (ctx.label, len(modules)),
+        "MODULES %s (%s)" % (ctx.label, count),
         "modules",
-        modules + unstripped + [order, symvers],
+        made + unstripped + [symvers],
         [tree, state],
-        [order.dirname, tree.path, state.path] + ctx.attr.modules,
+        [info.objtree, symvers.path, tree.path, state.path] + ctx.attr.modules,
         config.make_args,
-        strip_env,
+        env,
     )
     return [
         KernelBuildInfo(
@@ -244,10 +262,10 @@ def _kernel_build_impl(ctx):
             module_symvers = symvers,
             strip_modules = ctx.attr.strip_modules,
         ),
-        _modules_info(modules, ctx.attr.modules, order),
+        info,
         DefaultInfo(files = depset([vmlinux])),
         OutputGroupInfo(
-            modules = depset(modules + [order, symvers]),
+            modules = depset(made + [symvers]),
             state = depset([state, system_map, release] + builtin),
             unstripped_modules = depset(unstripped),
         ),
@@ -262,11 +280,19 @@ The first runs `make vmlinux modules_prepare` and keeps, besides
 tree (the "state": generated headers, host tools, objects).
 The second unpacks that state and runs `make modules`; kbuild finds vmlinux
 up to date and builds only the modules, with their BTF against kbuild's own
-`vmlinux`, whose `.BTF` is that of `vmlinux.unstripped`. `modules` must list
-the modules as kbuild's `modules.order` does (same paths, same order: the
-action fails otherwise, printing the difference), since Bazel declares
-outputs before it builds them. The target provides `KernelModulesInfo` for
-`module_hashes`.
+`vmlinux`, whose `.BTF` is that of `vmlinux.unstripped`. The target provides
+`KernelModulesInfo` for `module_hashes`.
+
+Which modules there are is kbuild's business, and Bazel declares outputs
+before it builds them. By default (no `modules`) the modules are therefore
+one directory, `<name>_modules`: each module at its path below the tree and
+kbuild's `modules.order`, which gives their positions in the Merkle tree;
+`module_hashes`, `kernel_modules_set` and `kernel_modules_install` take it
+as it is, and nobody writes a module list. With `modules` each module is a
+file of its own (a target per module, e.g. to hand one to another rule);
+the list must then be kbuild's `modules.order` (same paths, same order): the
+action fails otherwise, printing the difference. `Module.symvers` is
+`<name>/Module.symvers` in both forms.
 
 With `strip_modules` the modules are stripped with kbuild's `$(STRIP)
 --strip-debug` (what `INSTALL_MOD_STRIP=1` does) before they are hashed, so
@@ -281,7 +307,7 @@ It must agree with the configuration's `CONFIG_MODULE_INSTALL_STRIP`, which
             doc = "A `kernel_config`.",
         ),
         "modules": attr.string_list(
-            doc = "The in-tree modules, as paths below the tree ending in `.ko`, in modules.order order.",
+            doc = "Optional: the in-tree modules, as paths below the tree ending in `.ko`, in modules.order order, to get one output file per module. Empty (the default): the modules are those of kbuild's modules.order, as one directory.",
         ),
         "strip_modules": attr.bool(
             doc = "Strip the modules (`--strip-debug`) before hashing; external modules built against this kernel too.",
@@ -405,6 +431,8 @@ def _kernel_modules_set_impl(ctx):
         entries.append((f, p, p[:-len(intree.suffix)] + ".o"))
     for ext in ctx.attr.external:
         info = ext[KernelModulesInfo]
+        if info.directory:
+            fail("{}: external modules must be listed (file form)".format(ext.label))
         for f, p in zip(info.modules, info.paths):
             path = install_dir + "/" + p[:-len(info.suffix)] + ".ko"
             entries.append((f, path, path))
@@ -413,12 +441,55 @@ def _kernel_modules_set_impl(ctx):
     extra = {"include/config/kernel.release": build.kernel_release}
     for f in build.modules_builtin:
         extra[f.basename] = f
-    info = module_objtree(ctx, ctx.label.name + ".objtree", entries, extra = extra)
+    if intree.directory:
+        info = _merged_objtree(ctx, intree, entries, extra)
+        files = [info.directory]
+    else:
+        info = module_objtree(ctx, ctx.label.name + ".objtree", entries, extra = extra)
+        files = info.modules + [info.order]
     return [
         info,
         build,
-        DefaultInfo(files = depset(info.modules + [info.order])),
+        DefaultInfo(files = depset(files)),
     ]
+
+def _merged_objtree(ctx, intree, entries, extra):
+    """The in-tree object tree (a tree artifact) plus `entries` and `extra`, copied into one tree artifact.
+
+    Copies, not symlinks: a symlink in a tree artifact to a file outside it
+    would name a path of this action's sandbox or execroot.
+    """
+    out = ctx.actions.declare_directory(ctx.label.name + ".objtree")
+    lines = ctx.actions.declare_file(ctx.label.name + ".external.order")
+    ctx.actions.write(lines, "".join([line + "\n" for _, _, line in entries]))
+    args = ctx.actions.args()
+    args.add_all([out.path, intree.directory.path, lines.path])
+    for f, path, _ in entries:
+        args.add_all([f.path, path])
+    for path, f in extra.items():
+        args.add_all([f.path, path])
+    ctx.actions.run_shell(
+        command = """set -eu
+out=$1 intree=$2 lines=$3
+shift 3
+cp -RL "$intree/." "$out/"
+chmod -R u+w "$out"
+cat "$intree/modules.order" "$lines" >"$out/modules.order"
+while [ $# -gt 0 ]; do
+  if [ -e "$out/$2" ]; then echo "kernel_modules_set: $2 comes twice" >&2; exit 1; fi
+  mkdir -p "$(dirname "$out/$2")"
+  cp -L "$1" "$out/$2"
+  shift 2
+done
+""",
+        arguments = [args],
+        inputs = [intree.directory, lines, ctx.file._host_tools] + [e[0] for e in entries] + extra.values(),
+        outputs = [out],
+        env = {"LC_ALL": "C", "PATH": KBUILD_HOST_PATH},
+        mnemonic = "KernelModulesSet",
+        progress_message = "MODULES SET %s (kbuild's modules.order + %d)" % (ctx.label, len(entries)),
+    )
+    return directory_objtree(out, intree.suffix)
 
 kernel_modules_set = rule(
     implementation = _kernel_modules_set_impl,
@@ -429,7 +500,10 @@ target's modules in its order. Out-of-tree modules are placed below
 `install_dir` (kbuild's `INSTALL_MOD_DIR` for `M=` builds, `updates`), which
 is where `kernel_modules_install` installs them. Forwards the kernel's
 `KernelBuildInfo`, so that the install knows its release, `System.map` and
-`modules.builtin`. Runs no process.""",
+`modules.builtin`. With a list of in-tree modules (`kernel_build.modules`)
+it runs no process and the object tree is symlinks; with the in-tree
+modules as a directory (the default) one action copies them, kbuild's
+modules.order and the external modules into one tree artifact.""",
     attrs = {
         "external": attr.label_list(
             providers = [KernelModulesInfo],
@@ -443,6 +517,10 @@ is where `kernel_modules_install` installs them. Forwards the kernel's
             mandatory = True,
             providers = [KernelBuildInfo, KernelModulesInfo],
             doc = "The `kernel_build` of the in-tree modules.",
+        ),
+        "_host_tools": attr.label(
+            default = KBUILD_HOST_TOOLS,
+            allow_single_file = True,
         ),
     },
     provides = [KernelModulesInfo, KernelBuildInfo],

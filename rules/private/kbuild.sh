@@ -4,7 +4,7 @@
 #   kbuild.sh source   OUT ARCHIVE SHA256 STRIP_PREFIX PATCH...
 #   kbuild.sh config   OUT SOURCE BASE FRAGMENT...
 #   kbuild.sh vmlinux  OUTDIR SOURCE CONFIG
-#   kbuild.sh modules  OUTDIR SOURCE STATE MODULE...
+#   kbuild.sh modules  OUTDIR SYMVERS SOURCE STATE MODULE...
 #   kbuild.sh external OUTDIR SOURCE STATE SYMVERS N SRC1..SRCN MODULE...
 #   kbuild.sh image    OUT SOURCE STATE VMLINUX
 #
@@ -22,7 +22,8 @@
 # Environment, from the rule: KBUILD_MAKE_ARGS (ARCH=..., CROSS_COMPILE=...),
 # KBUILD_BUILD_TIMESTAMP, KBUILD_BUILD_USER, KBUILD_BUILD_HOST,
 # KBUILD_BUILD_VERSION; KBUILD_STRIP_MODULES and KBUILD_UNSTRIPPED_OUT for
-# stripped modules.
+# stripped modules; KBUILD_MODULES_FROM_ORDER when `modules` takes its
+# MODULEs from kbuild's modules.order instead of checking them against it.
 set -euo pipefail
 
 T_SOURCE=@1767225600 # 2026-01-01T00:00:00Z
@@ -198,7 +199,9 @@ vmlinux)
 	;;
 modules | external)
 	if [ "$cmd" = modules ]; then
-		[ $# -ge 2 ] || die "usage: kbuild.sh modules OUTDIR SOURCE STATE MODULE..."
+		[ $# -ge 3 ] || die "usage: kbuild.sh modules OUTDIR SYMVERS SOURCE STATE MODULE..."
+		symvers=$1
+		shift
 	else
 		[ $# -ge 4 ] || die "usage: kbuild.sh external OUTDIR SOURCE STATE SYMVERS N SRC1..SRCN MODULE..."
 	fi
@@ -224,9 +227,16 @@ modules | external)
 		printf '%s\n' "-fdebug-prefix-map=$objtree=/usr/src/external" >>"$w/prefix-map"
 		kmake M="$objtree" modules >&2
 	fi
-	# The declared modules must be kbuild's, in kbuild's order.
-	want=$(printf '%s\n' "$@")
+	# The declared modules must be kbuild's, in kbuild's order; without a
+	# list (the rule's directory form) they are kbuild's.
 	got=$(sed 's/\.o$/.ko/' "$objtree/modules.order")
+	if [ -n "${KBUILD_MODULES_FROM_ORDER:-}" ]; then
+		[ $# = 0 ] || die "KBUILD_MODULES_FROM_ORDER and a module list"
+		mapfile -t mods <<<"$got"
+		[ -n "$got" ] || mods=()
+		set -- "${mods[@]}"
+	fi
+	want=$(printf '%s\n' "$@")
 	if [ "$want" != "$got" ]; then
 		echo "kbuild: the rule's modules are not those of kbuild's modules.order:" >&2
 		diff <(echo "$want") <(echo "$got") | sed -n 's/^</  declared only:/p; s/^>/  built only:/p' >&2
@@ -234,7 +244,7 @@ modules | external)
 	fi
 	mkdir -p "$out"
 	cp "$objtree/modules.order" "$out/modules.order"
-	[ "$cmd" = external ] || cp "$src/Module.symvers" "$out/Module.symvers"
+	[ "$cmd" = external ] || cp "$src/Module.symvers" "$symvers"
 	# With KBUILD_STRIP_MODULES the modules are stripped as
 	# CONFIG_MODULE_INSTALL_STRIP=1 strips them, with kbuild's own $(STRIP)
 	# (CROSS_COMPILE=, LLVM=), and the unstripped ones go to

@@ -33,6 +33,7 @@ def module_objtree(ctx, root, entries, suffix = ".ko", extra = {}):
     order = ctx.actions.declare_file(root + "/modules.order")
     ctx.actions.write(order, "".join([line + "\n" for _, _, line in entries]))
     return KernelModulesInfo(
+        directory = None,
         modules = [e[0] for e in entries],
         paths = [e[1] for e in entries],
         suffix = suffix,
@@ -40,3 +41,30 @@ def module_objtree(ctx, root, entries, suffix = ".ko", extra = {}):
         objtree = order.dirname,
         objtree_files = depset(links + [order]),
     )
+
+def directory_objtree(directory, suffix = ".ko"):
+    """The KernelModulesInfo of an object tree that is one tree artifact.
+
+    Args:
+      directory: the tree artifact: modules at their paths, modules.order at
+        its top.
+      suffix: the module file suffix that replaces `.o` in modules.order.
+
+    Returns:
+      The set's KernelModulesInfo, in the directory form.
+    """
+    return KernelModulesInfo(
+        directory = directory,
+        modules = [],
+        paths = [],
+        suffix = suffix,
+        order = None,
+        objtree = directory.path,
+        objtree_files = depset([directory]),
+    )
+
+def modules_order_path(info):
+    """The exec path of the modules.order of a KernelModulesInfo, in either form."""
+    if info.directory:
+        return info.directory.path + "/modules.order"
+    return info.order.path

@@ -1,18 +1,25 @@
 """Providers that carry a kernel and its module hashes through the build graph: all of them, in one place."""
 
 KernelModulesInfo = provider(
-    doc = """The in-tree modules of one kernel build, in modules.order order.
+    doc = """A set of modules in modules.order order, in one of two forms.
 
-A module's position in the Merkle tree is its index in `modules`, which is
-also its line in `order`. Rules use these fields, never file-name
-conventions, to find modules and proofs.""",
+File form (`directory` None): one File per module; a module's position in
+the Merkle tree is its index in `modules`, which is also its line in
+`order`. Directory form (`directory` set): the modules are only known once
+kbuild has built them, so they come as one tree artifact, an object tree
+holding each module at its path and kbuild's `modules.order`, which gives
+the positions; `modules` and `paths` are then empty. Rules use these
+fields, never file-name conventions, to find modules and proofs; the
+modules.order path of either form is `modules_order_path(info)`
+(objtree.bzl).""",
     fields = {
-        "modules": "list of File: the module files as built (no signature appended); index = position.",
-        "paths": "list of string: each module's path below the object tree, with `suffix` (e.g. `drivers/net/dummy.ko`); same order as `modules`.",
+        "directory": "File or None: in the directory form, the tree artifact that is the object tree (`objtree` is its path, `modules.order` at its top); None in the file form.",
+        "modules": "list of File: the module files as built (no signature appended); index = position. Empty in the directory form.",
+        "paths": "list of string: each module's path below the object tree, with `suffix` (e.g. `drivers/net/dummy.ko`); same order as `modules`. Empty in the directory form.",
         "suffix": "string: the module file suffix that replaces each modules.order line's `.o` (`.ko`, or `.ko.stripped`).",
-        "order": "File: the modules.order written for these modules (one `<path>.o` a line).",
-        "objtree": "string: the exec path of a directory that holds `order` as `modules.order` and every module at its path (symlinks).",
-        "objtree_files": "depset of File: everything under `objtree` that an action reading it needs as inputs.",
+        "order": "File or None: the modules.order written for these modules (one `<path>.o` a line); None in the directory form, whose modules.order is inside `directory`.",
+        "objtree": "string: the exec path of a directory that holds modules.order and every module at its path (symlinks in the file form; `directory` itself in the directory form).",
+        "objtree_files": "depset of File: everything under `objtree` that an action reading it needs as inputs (in the directory form, `directory`).",
     },
 )
 
@@ -22,7 +29,7 @@ ModuleHashesInfo = provider(
         "modules": "KernelModulesInfo: the modules the tree was built over.",
         "root": "File: the 36-byte `.module_hashes` contents (u32 levels in the target's byte order, then the 32-byte root hash).",
         "root_c": "File: the same root as C source, as kbuild's reference generator writes it.",
-        "proofs": "list of File: the `<module path without suffix>.merkle` proof of each module; same order as `modules.modules`.",
+        "proofs": "list of File: the `<module path without suffix>.merkle` proof of each module, same order as `modules.modules`; for modules in the directory form, one tree artifact (the proof directory) holding them.",
         "proof_dir": "string: the exec path of the directory holding `proofs` (the `--proof-dir` of `modhashes install`).",
     },
 )

@@ -1,7 +1,7 @@
 """Analysis tests of the rules: providers, actions and refusals."""
 
 load("@bazel_skylib//lib:unittest.bzl", "analysistest", "asserts")
-load("//rules:defs.bzl", "KernelModulesInfo", "ModuleHashesInfo")
+load("//rules:defs.bzl", "KernelBuildInfo", "KernelModulesInfo", "ModuleHashesInfo")
 
 def _modules_test_impl(ctx):
     env = analysistest.begin(ctx)
@@ -106,3 +106,129 @@ prebuilt_tool_test = analysistest.make(
         "//command_line_option:extra_toolchains": [PREBUILT_TOOLCHAIN],
     },
 )
+
+def _test_kernel_build_impl(ctx):
+    """Stands in for a kernel_build without `modules`: its modules as one directory."""
+    mods = ctx.attr.modules[KernelModulesInfo]
+    out = ctx.actions.declare_directory(ctx.label.name + "_modules")
+    ctx.actions.run_shell(
+        command = 'cp -RL "$1/." "$2/" && chmod -R u+w "$2"',
+        arguments = [mods.objtree, out.path],
+        inputs = mods.objtree_files,
+        outputs = [out],
+        env = {"PATH": "/usr/bin:/bin"},
+        mnemonic = "TestKernelModules",
+    )
+
+    def write(name, content):
+        f = ctx.actions.declare_file(ctx.label.name + "/" + name)
+        ctx.actions.write(f, content)
+        return f
+
+    return [
+        KernelBuildInfo(
+            config = None,
+            vmlinux_unstripped = None,
+            system_map = write("System.map", ""),
+            kernel_release = write("kernel.release", ctx.attr.release + "\n"),
+            modules_builtin = [write("modules.builtin", "kernel/lib/builtin.ko\n"), write("modules.builtin.modinfo", "")],
+            state = None,
+            module_symvers = None,
+            strip_modules = False,
+        ),
+        KernelModulesInfo(
+            directory = out,
+            modules = [],
+            paths = [],
+            suffix = mods.suffix,
+            order = None,
+            objtree = out.path,
+            objtree_files = depset([out]),
+        ),
+        DefaultInfo(files = depset([out])),
+    ]
+
+test_kernel_build = rule(
+    implementation = _test_kernel_build_impl,
+    doc = "A kernel_build in the directory form, whose modules are those of a kernel_modules target (copied); runs no kbuild.",
+    attrs = {
+        "modules": attr.label(providers = [KernelModulesInfo], mandatory = True),
+        "release": attr.string(mandatory = True),
+    },
+    provides = [KernelBuildInfo, KernelModulesInfo],
+)
+
+def _hashes_dir_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    info = analysistest.target_under_test(env)[ModuleHashesInfo]
+    out = ctx.bin_dir.path + "/rules/tests/"
+
+    # One tree artifact of proofs, which is the proof directory.
+    asserts.equals(env, 1, len(info.proofs))
+    asserts.true(env, info.proofs[0].is_directory, "proofs are not a directory")
+    asserts.equals(env, out + "dir_hashes.proofs", info.proofs[0].path)
+    asserts.equals(env, info.proofs[0].path, info.proof_dir)
+    asserts.true(env, info.modules.directory != None, "modules are not in the directory form")
+    asserts.equals(env, [], info.modules.modules)
+    trees = [a for a in analysistest.target_actions(env) if a.mnemonic == "ModHashesTree"]
+    asserts.equals(env, 1, len(trees))
+    argv = trees[0].argv
+    objtree = out + "dir_kernel_modules"
+    for flag, value in [
+        ("--objtree", objtree),
+        ("--order", objtree + "/modules.order"),
+        ("--proof-dir", info.proof_dir),
+    ]:
+        asserts.equals(env, value, argv[argv.index(flag) + 1])
+    asserts.true(env, objtree in [f.path for f in trees[0].inputs.to_list()], "the module directory is no input")
+    asserts.equals(
+        env,
+        sorted([info.root.path, info.root_c.path, info.proof_dir]),
+        sorted([f.path for f in trees[0].outputs.to_list()]),
+    )
+    return analysistest.end(env)
+
+hashes_dir_test = analysistest.make(_hashes_dir_test_impl)
+
+def _install_dir_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    out = ctx.bin_dir.path + "/rules/tests/"
+    installs = [a for a in analysistest.target_actions(env) if a.mnemonic == "ModHashesInstall"]
+    asserts.equals(env, 1, len(installs))
+    argv = installs[0].argv
+    objtree = out + "dir_kernel_modules"
+    for flag, value in [
+        ("--objtree", objtree),
+        ("--order", objtree + "/modules.order"),
+        ("--proof-dir", out + "dir_hashes.proofs"),
+    ]:
+        asserts.equals(env, value, argv[argv.index(flag) + 1])
+    inputs = [f.path for f in installs[0].inputs.to_list()]
+    for want in [objtree, out + "dir_hashes.proofs"]:
+        asserts.true(env, want in inputs, "%s is no input" % want)
+    return analysistest.end(env)
+
+install_dir_test = analysistest.make(_install_dir_test_impl)
+
+def _set_dir_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    info = analysistest.target_under_test(env)[KernelModulesInfo]
+    out = ctx.bin_dir.path + "/rules/tests/dir_set.objtree"
+    asserts.true(env, info.directory != None and info.directory.is_directory, "the set is not one directory")
+    asserts.equals(env, out, info.objtree)
+    asserts.equals(env, [out], [f.path for f in info.objtree_files.to_list()])
+    actions = [a for a in analysistest.target_actions(env) if a.mnemonic == "KernelModulesSet"]
+    asserts.equals(env, 1, len(actions))
+    if not actions:
+        return analysistest.end(env)
+    action = actions[0]
+
+    # Hermetic: the host tools' identity and every merged file declared, PATH fixed.
+    inputs = [f.path for f in action.inputs.to_list()]
+    for want in ["tools.txt", "dir_kernel_modules", "toyhash.ko", "kernel.release", "modules.builtin"]:
+        asserts.true(env, [p for p in inputs if p.endswith("/" + want)], "no input %s in %s" % (want, inputs))
+    asserts.equals(env, "/usr/bin:/bin", action.env.get("PATH"))
+    asserts.true(env, "updates/toyhash.ko" in action.argv, str(action.argv))
+    return analysistest.end(env)
+
+set_dir_test = analysistest.make(_set_dir_test_impl)

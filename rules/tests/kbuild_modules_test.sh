@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# kbuild_modules_test.sh KBUILD_SH: kbuild.sh's `modules` command, with a
+# stand-in `make` that "builds" the modules that FAKE_ORDER names (its
+# modules.order lines), so that no kernel is built:
+#  - the list form copies the listed modules and fails, naming the
+#    difference, when the list is not kbuild's modules.order;
+#  - the directory form (KBUILD_MODULES_FROM_ORDER) takes kbuild's list,
+#    stripped or not, and an empty one;
+#  - Module.symvers goes where the rule says, outside the modules.
+set -euo pipefail
+kbuild=$(realpath "$1")
+t=$(mktemp -d "${TEST_TMPDIR:-/tmp}/kbuild-test.XXXXXX")
+cd "$t"
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# The stand-in tools: make -C DIR ... modules | run-command, and a strip
+# that marks its output.
+mkdir bin
+cat >bin/make <<'MAKE'
+#!/usr/bin/env bash
+set -eu
+dir=
+while [ $# -gt 0 ]; do
+	case $1 in
+	-C) dir=$2; shift ;;
+	modules)
+		: >"$dir/modules.order"
+		for o in $FAKE_ORDER; do
+			echo "$o" >>"$dir/modules.order"
+			mkdir -p "$dir/$(dirname "$o")"
+			echo "module ${o%.o} with debug info" >"$dir/${o%.o}.ko"
+		done
+		echo "symbols" >"$dir/Module.symvers"
+		;;
+	KBUILD_RUN_COMMAND=*) echo "$(dirname "$0")/strip" ;;
+	esac
+	shift
+done
+MAKE
+cat >bin/strip <<'STRIP'
+#!/usr/bin/env bash
+# strip --strip-debug -o OUT IN
+sed 's/ with debug info//' "$4" >"$3"
+STRIP
+chmod +x bin/make bin/strip
+export PATH=$t/bin:/usr/bin:/bin
+
+mkdir -p tree state
+echo 'all:' >tree/Makefile
+: >tree/Kconfig
+tar -C tree -cf - . | zstd -q -o source.tar.zst
+echo 'CONFIG_MODULES=y' >state/.config
+tar -C state -cf - . | zstd -q -o state.tar.zst
+
+run() { # NAME ARGS...: kbuild.sh modules OUT SYMVERS SOURCE STATE ARGS...
+	local name=$1
+	shift
+	mkdir -p "$name"
+	bash "$kbuild" modules "$name/out" "$name/Module.symvers" source.tar.zst state.tar.zst "$@" \
+		>"$name/log" 2>&1
+}
+
+# The list form, matching kbuild's modules.order.
+export FAKE_ORDER="lib/a.o drivers/b/c.o"
+run list lib/a.ko drivers/b/c.ko || { cat list/log; fail "list form"; }
+[ "$(cat list/out/lib/a.ko)" = "module lib/a with debug info" ] || fail "list form: lib/a.ko"
+[ -f list/out/drivers/b/c.ko ] || fail "list form: drivers/b/c.ko"
+[ "$(cat list/out/modules.order)" = "$(printf 'lib/a.o\ndrivers/b/c.o')" ] || fail "list form: modules.order"
+[ "$(cat list/Module.symvers)" = symbols ] || fail "list form: Module.symvers"
+[ ! -e list/out/Module.symvers ] || fail "list form: Module.symvers among the modules"
+
+# The list form, not kbuild's: the error names the difference.
+! run stale lib/a.ko lib/old.ko || fail "a stale list was accepted"
+grep -q "not those of kbuild's modules.order" stale/log || { cat stale/log; fail "stale list: no error"; }
+grep -qx '  declared only: lib/old.ko' stale/log || { cat stale/log; fail "stale list: lib/old.ko not named"; }
+grep -qx '  built only: drivers/b/c.ko' stale/log || { cat stale/log; fail "stale list: drivers/b/c.ko not named"; }
+
+# The directory form: kbuild's modules, whatever they are.
+export FAKE_ORDER="lib/a.o drivers/b/c.o fs/d.o"
+KBUILD_MODULES_FROM_ORDER=1 run dir || { cat dir/log; fail "directory form"; }
+(cd dir/out && find . -type f | LC_ALL=C sort | tr '\n' ' ') >dir/files
+[ "$(cat dir/files)" = "./drivers/b/c.ko ./fs/d.ko ./lib/a.ko ./modules.order " ] || fail "directory form: $(cat dir/files)"
+[ "$(cat dir/out/modules.order)" = "$(printf 'lib/a.o\ndrivers/b/c.o\nfs/d.o')" ] || fail "directory form: modules.order"
+[ "$(cat dir/Module.symvers)" = symbols ] || fail "directory form: Module.symvers"
+! KBUILD_MODULES_FROM_ORDER=1 run dirlist lib/a.ko || fail "directory form with a list was accepted"
+
+# The directory form, stripped: the unstripped modules at the same paths.
+mkdir -p strip/unstripped
+KBUILD_MODULES_FROM_ORDER=1 KBUILD_STRIP_MODULES=1 KBUILD_UNSTRIPPED_OUT=$t/strip/unstripped run strip ||
+	{ cat strip/log; fail "directory form, stripped"; }
+[ "$(cat strip/out/fs/d.ko)" = "module fs/d" ] || fail "stripped: fs/d.ko"
+[ "$(cat strip/unstripped/fs/d.ko)" = "module fs/d with debug info" ] || fail "unstripped: fs/d.ko"
+[ "$(find strip/unstripped -type f | wc -l)" = 3 ] || fail "unstripped: not 3 modules"
+
+# The directory form without modules: an empty modules.order.
+export FAKE_ORDER=
+KBUILD_MODULES_FROM_ORDER=1 run none || { cat none/log; fail "directory form, no modules"; }
+[ "$(cd none/out && find . -type f)" = ./modules.order ] && [ ! -s none/out/modules.order ] ||
+	fail "directory form, no modules: $(cd none/out && find .)"
+echo "kbuild.sh modules: list form, stale list, directory form (stripped, empty)"

@@ -187,7 +187,9 @@ source)
 	# Modes as git keeps them, 0644 or 0755, whatever the umask or the
 	# checkout: the same tree gives the same bytes in either form.
 	chmod -R u=rwX,go=rX "$src"
-	(cd "$src" && find . -mindepth 1 -print0 | sed -z 's|^\./||') | pack "$src" "$T_SOURCE" "$out"
+	# Sorted here: tar's --sort does not sort a --files-from list, and find
+	# lists in the file system's order.
+	(cd "$src" && find . -mindepth 1 -print0 | sed -z 's|^\./||' | LC_ALL=C sort -z) | pack "$src" "$T_SOURCE" "$out"
 	;;
 config)
 	[ $# -ge 2 ] || die "usage: kbuild.sh config OUT SOURCE BASE FRAGMENT..."

@@ -118,7 +118,7 @@ phase "kernel_source from files: the unpacked tree, as the tarball's"
 # file edited below is replaced there, never written to in the cached tree.
 files_tree=$work/linux-source-7.3
 rm -rf "$files_tree"
-cp -al "$tree" "$files_tree" 2>/dev/null || cp -a "$tree" "$files_tree"
+cp -al "$tree" "$files_tree" 2>/dev/null || { rm -rf "$files_tree" && cp -a "$tree" "$files_tree"; }
 ln -sfn "$files_tree" "$repo/examples/linux/linux-source-7.3"
 build_source_files() { # LOG
 	"$bazel" build --config=ci "${remote[@]}" //examples/linux:source_files >"$1" 2>&1 ||

@@ -10,6 +10,8 @@
 #     rules' actions;
 #  2. at the same time a clean Bazel build with bazel-remote as remote cache,
 #     timed, and a no-op rebuild, timed;
+#     then kernel_source of the same tree as files, which must give the
+#     tarball's .tar.zst byte for byte, and another after one file changed;
 #  3. boot in QEMU: every module loads with enforcement on, test_static_keys
 #     by modprobe with its dependency, the external one too; three bad
 #     modules are refused; `modhashes verify` predicted each outcome;
@@ -109,6 +111,44 @@ chmod -R u+w "$out"
 release=$(cat "$bin/examples/linux/kernel/kernel.release")
 mods=$out/lib/modules/$release
 echo "$out/bzImage, $mods ($(find "$mods" -name '*.ko*' | wc -l) modules)"
+
+phase "kernel_source from files: the unpacked tree, as the tarball's"
+# :source_files takes the tree as files (@linux_source_7_3_tree, a
+# local_kernel_tree of the link made here) with :source's patches: its
+# .tar.zst must be :source's, byte for byte. A copy of hard links, so that a
+# file edited below is replaced there, never written to in the cached tree.
+files_tree=$work/linux-source-7.3
+rm -rf "$files_tree"
+cp -al "$tree" "$files_tree" 2>/dev/null || { rm -rf "$files_tree" && cp -a "$tree" "$files_tree"; }
+ln -sfn "$files_tree" "$repo/examples/linux/linux-source-7.3"
+build_source_files() { # LOG
+	"$bazel" build --config=ci "${remote[@]}" //examples/linux:source_files >"$1" 2>&1 ||
+		{ tail -30 "$1"; die "bazel build //examples/linux:source_files failed (log $1)"; }
+}
+s=$(date +%s)
+build_source_files "$work/bazel-files.log"
+files_time=$(($(date +%s) - s))
+files_out=$bin/examples/linux/source_files.tar.zst
+same=no
+cmp -s "$files_out" "$bin/examples/linux/source.tar.zst" && same=yes
+# The pin is the content: one more line in README changes the output. A
+# Bazel server does not see a change to a file outside the workspace that a
+# repository links to (only a new server does): restart it.
+{ cat "$tree/README" && echo "modhashes: edited"; } >"$files_tree/README.new"
+mv "$files_tree/README.new" "$files_tree/README"
+"$bazel" shutdown
+s=$(date +%s)
+build_source_files "$work/bazel-files-edited.log"
+edit_time=$(($(date +%s) - s))
+edited=no
+cmp -s "$files_out" "$bin/examples/linux/source.tar.zst" || edited=yes
+zstd -q -dc "$files_out" | tar -xOf - README | tail -1 | grep -qx "modhashes: edited" || edited="no (README)"
+rm -f "$repo/examples/linux/linux-source-7.3"
+rm -rf "$files_tree"
+echo "as files ${files_time}s; README edited (a new Bazel server) ${edit_time}s"
+if [ "$same" = yes ] && [ "$edited" = yes ]; then
+	pass "kernel_source of the tree as files is the tarball's, byte for byte; an edited file changes it"
+else fail "kernel_source as files: identical to the tarball's: $same; changed by an edit: $edited"; fi
 
 phase "strip_modules: stripped modules hashed, the unstripped ones a debug output"
 "$bazel" build --config=ci "${remote[@]}" --output_groups=unstripped_modules \

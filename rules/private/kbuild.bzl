@@ -60,17 +60,55 @@ _KBUILD_ATTR = {
     ),
 }
 
+def _files_prefix(ctx, files):
+    """The exec-path prefix that `strip_prefix` removes from every file of `srcs`."""
+    f = files[0]
+    strip = ctx.attr.strip_prefix.strip("/")
+    if not strip:
+        # A glob's files, or a local_kernel_tree's: their package is the tree.
+        strip = f.owner.package
+        for g in files:
+            if g.owner.package != strip or g.owner.workspace_root != f.owner.workspace_root:
+                fail("srcs are in more than one package ({}, {}): set strip_prefix".format(f.owner, g.owner))
+    prefix = "/".join([p for p in [f.root.path, f.owner.workspace_root, strip] if p])
+    prefix = prefix + "/" if prefix else ""
+    for g in files:
+        if not g.path.startswith(prefix):
+            fail("{} is not below strip_prefix '{}' of its repository".format(g.owner, strip))
+    return prefix
+
 def _kernel_source_impl(ctx):
     out = ctx.actions.declare_file(ctx.label.name + ".tar.zst")
     archive = ctx.file.archive
+    srcs = ctx.files.srcs
+    if (archive == None) == (not srcs):
+        fail("kernel_source takes either archive (with sha256) or srcs")
+    if archive and not ctx.attr.sha256:
+        fail("archive needs its sha256: the pin")
+    if srcs and ctx.attr.sha256:
+        fail("sha256 pins an archive; srcs are pinned by their content")
+    if archive and ctx.file.symlinks:
+        fail("symlinks are for srcs: an archive holds its own")
+    if archive:
+        inputs = [archive]
+        args = [archive.path, ctx.attr.sha256, ctx.attr.strip_prefix]
+    else:
+        # ~100,000 files: a params file, one exec path a line.
+        files = ctx.actions.args()
+        files.use_param_file("%s", use_always = True)
+        files.set_param_file_format("multiline")
+        files.add_all(srcs)
+        links = ctx.file.symlinks
+        inputs = srcs + ([links] if links else [])
+        args = ["--files", _files_prefix(ctx, srcs), files, links.path if links else ""]
     _run_kbuild(
         ctx,
         "KernelSource",
         "SOURCE %s" % ctx.label,
         "source",
         [out],
-        [archive] + ctx.files.patches,
-        [out.path, archive.path, ctx.attr.sha256, ctx.attr.strip_prefix] + [p.path for p in ctx.files.patches],
+        inputs + ctx.files.patches,
+        [out.path] + args + [p.path for p in ctx.files.patches],
     )
     return [
         KernelSourceInfo(tree = out),
@@ -81,28 +119,44 @@ kernel_source = rule(
     implementation = _kernel_source_impl,
     doc = """A kernel source tree pinned by content, with patches applied.
 
-`archive` is a tarball the user names (a file in the workspace, or one that
-`local_kernel_archive` links in from outside it); the action fails unless its
-sha256 is `sha256`. Nothing is downloaded. The output is the patched tree as
-a reproducible `.tar.zst`, mtimes fixed, which every later kbuild action
-unpacks.""",
+The tree is either a tarball, `archive` (a file in the workspace, or one
+that `local_kernel_archive` links in from outside it), which the action
+checks against `sha256`; or files, `srcs` (a `glob` of a tree in the
+workspace, or the `srcs` of a `local_kernel_tree`), pinned by their content
+as Bazel pins every input. Nothing is downloaded. The output is the patched
+tree as a reproducible `.tar.zst` (names sorted, mtimes fixed, owner 0,
+modes 0644 or 0755), which every later kbuild action unpacks: the same bytes
+whichever form the same tree came in.
+
+Bazel's files cannot be symbolic links (a `glob` lists a link as the file
+or directory it points to), so a tree given as files names its links in
+`symlinks`; files of `srcs` at or below a link's path are left out.""",
     attrs = dict(_KBUILD_ATTR, **{
         "archive": attr.label(
-            mandatory = True,
             allow_single_file = [".tar", ".tar.xz", ".txz", ".tar.gz", ".tgz", ".tar.zst"],
-            doc = "The source tarball.",
+            doc = "The source tarball. Exclusive with `srcs`.",
         ),
         "patches": attr.label_list(
             allow_files = [".patch", ".diff"],
             doc = "Patches applied in this order with `patch -p1` and no fuzz.",
         ),
         "sha256": attr.string(
-            mandatory = True,
-            doc = "sha256 of `archive`: the pin.",
+            doc = "sha256 of `archive`: the pin. Required with `archive`.",
+        ),
+        "srcs": attr.label_list(
+            allow_files = True,
+            doc = "The tree as files, each at its path below `strip_prefix`. Exclusive with `archive`.",
         ),
         "strip_prefix": attr.string(
             default = "",
-            doc = "Directory in the archive that holds the tree (e.g. `linux-source-7.3`).",
+            doc = """With `archive`: the directory in it that holds the tree (e.g. `linux-source-7.3`).
+With `srcs`: the directory of the files' repository that holds the tree; by
+default the package the files are in (all in one, as a `glob` gives).""",
+        ),
+        "symlinks": attr.label(
+            allow_single_file = True,
+            doc = """With `srcs`: the tree's symbolic links, one `PATH<tab>TARGET` a line
+(`find . -type l -printf '%P\\t%l\\n'`); `local_kernel_tree` writes it.""",
         ),
     }),
     provides = [KernelSourceInfo],

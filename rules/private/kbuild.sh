@@ -2,6 +2,7 @@
 # The kbuild actions of rules/private/kbuild.bzl, one command each:
 #
 #   kbuild.sh source   OUT ARCHIVE SHA256 STRIP_PREFIX PATCH...
+#   kbuild.sh source   OUT --files PREFIX FILE_LIST SYMLINKS PATCH...
 #   kbuild.sh config   OUT SOURCE BASE FRAGMENT...
 #   kbuild.sh vmlinux  OUTDIR SOURCE CONFIG
 #   kbuild.sh modules  OUTDIR SYMVERS SOURCE STATE MODULE...
@@ -133,31 +134,63 @@ made_files() {
 
 case $cmd in
 source)
-	[ $# -ge 3 ] || die "usage: kbuild.sh source OUT ARCHIVE SHA256 STRIP_PREFIX PATCH..."
-	archive=$1 sha256=$2 strip=$3
-	shift 3
-	got=$(sha256sum <"$archive" | cut -d' ' -f1)
-	[ "$got" = "$sha256" ] || die "$archive: sha256 is $got, the rule pins $sha256"
-	mkdir -p "$src"
-	args=()
-	if [ -n "$strip" ]; then
-		IFS=/ read -r -a parts <<<"${strip%/}"
-		args=(--strip-components=${#parts[@]} "${strip%/}/")
+	if [ "${1:-}" = --files ]; then
+		# FILE_LIST: the files' exec paths, one a line, each PREFIX and its
+		# path in the tree. SYMLINKS (or ""): the tree's links, PATH<tab>TARGET.
+		[ $# -ge 4 ] || die "usage: kbuild.sh source OUT --files PREFIX FILE_LIST SYMLINKS PATCH..."
+		prefix=$2 list=$3 links=$4 strip=$2 what="the files of srcs"
+		shift 4
+		mkdir -p "$src"
+		# Bazel lists a link as what it points to: files at or below a link's
+		# path are left out.
+		cut -c$((${#prefix} + 1))- "$list" | awk -v links="$links" '
+			BEGIN { FS = "\t"; if (links != "") while ((getline l < links) > 0) { split(l, f, "\t"); link[f[1]] = 1 } }
+			{ p = $0; while (!(p in link) && sub(/\/[^\/]*$/, "", p)) {} if (!(p in link)) print }' |
+			tr '\n' '\0' >"$w/files"
+		# Bazel keeps a source file's executable bit; cp keeps it too.
+		(cd "$top/$prefix" && xargs -0 -r cp -L --parents -t "$src" <"$w/files")
+		if [ -n "$links" ]; then
+			while IFS=$'\t' read -r p t; do
+				[ -n "$p" ] || continue
+				case /$p/ in //* | */../* | */./* | *//*) die "$links: '$p' is not a relative path" ;; esac
+				[ -n "$t" ] || die "$links: '$p' has no target"
+				[ ! -e "$src/$p" ] && [ ! -L "$src/$p" ] || die "$links: '$p' is both a link and a file or directory of srcs"
+				mkdir -p "$(dirname "$src/$p")"
+				ln -sT "$t" "$src/$p"
+			done <"$links"
+		fi
+	else
+		[ $# -ge 3 ] || die "usage: kbuild.sh source OUT ARCHIVE SHA256 STRIP_PREFIX PATCH..."
+		archive=$1 sha256=$2 strip=$3 what=$1
+		shift 3
+		got=$(sha256sum <"$archive" | cut -d' ' -f1)
+		[ "$got" = "$sha256" ] || die "$archive: sha256 is $got, the rule pins $sha256"
+		mkdir -p "$src"
+		args=()
+		if [ -n "$strip" ]; then
+			IFS=/ read -r -a parts <<<"${strip%/}"
+			args=(--strip-components=${#parts[@]} "${strip%/}/")
+		fi
+		case $archive in
+		*.tar.xz | *.txz) xz -dc -T0 "$archive" ;;
+		*.tar.gz | *.tgz) gzip -dc "$archive" ;;
+		*.tar.zst) zstd -q -dc <"$archive" ;;
+		*.tar) cat "$archive" ;;
+		*) die "$archive: not a .tar, .tar.xz, .tar.gz or .tar.zst" ;;
+		esac | tar -C "$src" "${args[@]}" -xf -
 	fi
-	case $archive in
-	*.tar.xz | *.txz) xz -dc -T0 "$archive" ;;
-	*.tar.gz | *.tgz) gzip -dc "$archive" ;;
-	*.tar.zst) zstd -q -dc <"$archive" ;;
-	*.tar) cat "$archive" ;;
-	*) die "$archive: not a .tar, .tar.xz, .tar.gz or .tar.zst" ;;
-	esac | tar -C "$src" "${args[@]}" -xf -
 	[ -f "$src/Makefile" ] && [ -f "$src/Kconfig" ] ||
-		die "$archive: no kernel tree (Makefile, Kconfig) at '${strip:-.}'"
+		die "$what: no kernel tree (Makefile, Kconfig) at '${strip:-.}'"
 	for p in "$@"; do
 		patch -d "$src" -p1 -s -F0 --no-backup-if-mismatch <"$p" >&2 ||
-			die "$p does not apply to $archive"
+			die "$p does not apply to $what"
 	done
-	(cd "$src" && find . -mindepth 1 -print0 | sed -z 's|^\./||') | pack "$src" "$T_SOURCE" "$out"
+	# Modes as git keeps them, 0644 or 0755, whatever the umask or the
+	# checkout: the same tree gives the same bytes in either form.
+	chmod -R u=rwX,go=rX "$src"
+	# Sorted here: tar's --sort does not sort a --files-from list, and find
+	# lists in the file system's order.
+	(cd "$src" && find . -mindepth 1 -print0 | sed -z 's|^\./||' | LC_ALL=C sort -z) | pack "$src" "$T_SOURCE" "$out"
 	;;
 config)
 	[ $# -ge 2 ] || die "usage: kbuild.sh config OUT SOURCE BASE FRAGMENT..."

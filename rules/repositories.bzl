@@ -107,8 +107,7 @@ The repository links the tree's top-level entries and has two targets for
 the pin), and `:symlinks.txt`, the tree's symbolic links, which the glob
 leaves out (Bazel would list a link to a directory as that directory's
 files). A BUILD file inside the tree is an error: it would hide its
-directory from the glob. Bazel 7.7 sees an edit below the tree only in a new
-server (`bazel shutdown`): keep a tree you edit in the workspace.
+directory from the glob.
 
     kernel_source(name = "source", srcs = ["@linux//:srcs"], symlinks = "@linux//:symlinks.txt")""",
     attrs = {

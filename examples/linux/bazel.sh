@@ -9,9 +9,10 @@
 #     builds and all its checks, in the Bazel chroot, the environment of the
 #     rules' actions;
 #  2. at the same time a clean Bazel build with bazel-remote as remote cache,
-#     timed, and a no-op rebuild, timed;
-#     then kernel_source of the same tree as files, which must give the
-#     tarball's .tar.zst byte for byte, and another after one file changed;
+#     timed, and a no-op rebuild, timed; the graph takes Debian's tree as
+#     files (kernel_source.srcs, a local_kernel_tree); kernel_source of the
+#     tarball must give the same .tar.zst as that of the files, byte for
+#     byte, and an edited file must change it;
 #  3. boot in QEMU: every module loads with enforcement on, test_static_keys
 #     by modprobe with its dependency, the external one too; three bad
 #     modules are refused; `modhashes verify` predicted each outcome;
@@ -30,7 +31,15 @@
 #     rules) gets hello/, the tree, the final vmlinux, bzImage and
 #     modules_install by make (make-reference.sh): vmlinux, bzImage, every
 #     installed module and depmod's files must be byte-identical to Bazel's;
-#  9. the wall time of Bazel's clean build over Make's (B's build, which ran
+#  9. edits of the tree as files (BAZEL_SH_EDITS, default "module"; also
+#     "builtin" and "header"): an in-tree module's .c re-runs the modules,
+#     the tree, finalize, the boot image and the install, but neither the
+#     configuration nor vmlinux nor hello/; a built-in .c re-runs vmlinux; a
+#     widely included header vmlinux and the modules; each prints the
+#     actions that ran and the time, next to make's for the same edit of
+#     e2e.sh's tree A; after the edit is undone, Bazel's outputs are the
+#     first ones again;
+# 10. the wall time of Bazel's clean build over Make's (B's build, which ran
 #     side by side with it, plus make-reference.sh).
 #
 # Leaves WORKDIR/bazel/bzImage and WORKDIR/bazel/lib/modules/<release>/.
@@ -57,6 +66,7 @@ cleanup() {
 	[ -z "$remote_pid" ] || kill "$remote_pid" 2>/dev/null || true
 	[ ! -d "$checkout2" ] || (cd "$checkout2" && "$bazel" shutdown 2>/dev/null) || true
 	(cd "$repo" && "$bazel" shutdown 2>/dev/null) || true
+	rm -f "$repo/examples/linux/linux-source-7.3"
 }
 trap cleanup EXIT
 
@@ -72,9 +82,20 @@ mh=$work/bin/modhashes
 phase "source: Debian's linux-source-7.3"
 tree=$("$here/fetch-linux-source.sh" 7.3 "$e2e_work/cache")
 tarball=$tree.tar.xz
-link() { ln -sfn "$tarball" "$1/examples/linux/linux-source-7.3.tar.xz"; }
+# The graph takes the tree as files: a copy of hard links, so that a file
+# edited below is replaced there, never written to in the cached tree.
+files_tree=$work/linux-source-7.3
+rm -rf "$files_tree"
+cp -al "$tree" "$files_tree" 2>/dev/null || { rm -rf "$files_tree" && cp -a "$tree" "$files_tree"; }
+# edit FILE SED_SCRIPT: FILE of the files tree replaced by its edited copy.
+edit() { sed "$2" "$tree/$1" >"$files_tree/$1.new" && mv "$files_tree/$1.new" "$files_tree/$1"; }
+unedit() { ln -f "$tree/$1" "$files_tree/$1" 2>/dev/null || cp "$tree/$1" "$files_tree/$1"; }
+link() {
+	ln -sfn "$tarball" "$1/examples/linux/linux-source-7.3.tar.xz"
+	ln -sfn "$files_tree" "$1/examples/linux/linux-source-7.3"
+}
 link "$repo"
-echo "$tarball"
+echo "$tarball, as files $files_tree"
 
 phase "remote cache: bazel-remote"
 rm -rf "$work/remote-cache"
@@ -112,40 +133,30 @@ release=$(cat "$bin/examples/linux/kernel/kernel.release")
 mods=$out/lib/modules/$release
 echo "$out/bzImage, $mods ($(find "$mods" -name '*.ko*' | wc -l) modules)"
 
-phase "kernel_source from files: the unpacked tree, as the tarball's"
-# :source_files takes the tree as files (@linux_source_7_3_tree, a
-# local_kernel_tree of the link made here) with :source's patches: its
-# .tar.zst must be :source's, byte for byte. A copy of hard links, so that a
-# file edited below is replaced there, never written to in the cached tree.
-files_tree=$work/linux-source-7.3
-rm -rf "$files_tree"
-cp -al "$tree" "$files_tree" 2>/dev/null || { rm -rf "$files_tree" && cp -a "$tree" "$files_tree"; }
-ln -sfn "$files_tree" "$repo/examples/linux/linux-source-7.3"
-build_source_files() { # LOG
-	"$bazel" build --config=ci "${remote[@]}" //examples/linux:source_files >"$1" 2>&1 ||
-		{ tail -30 "$1"; die "bazel build //examples/linux:source_files failed (log $1)"; }
+phase "kernel_source: the tree as files and as the tarball, one .tar.zst"
+# :source_files (@linux_source_7_3_tree, a local_kernel_tree of the link
+# made above), the graph's source, and :source, the tarball, with the same
+# patches: their .tar.zst must be the same bytes.
+build_sources() { # LOG
+	"$bazel" build --config=ci "${remote[@]}" //examples/linux:source_files //examples/linux:source >"$1" 2>&1 ||
+		{ tail -30 "$1"; die "building //examples/linux:source_files and :source failed (log $1)"; }
 }
 s=$(date +%s)
-build_source_files "$work/bazel-files.log"
-files_time=$(($(date +%s) - s))
+build_sources "$work/bazel-sources.log"
+sources_time=$(($(date +%s) - s))
 files_out=$bin/examples/linux/source_files.tar.zst
 same=no
 cmp -s "$files_out" "$bin/examples/linux/source.tar.zst" && same=yes
-# The pin is the content: one more line in README changes the output. A
-# Bazel server does not see a change to a file outside the workspace that a
-# repository links to (only a new server does): restart it.
-{ cat "$tree/README" && echo "modhashes: edited"; } >"$files_tree/README.new"
-mv "$files_tree/README.new" "$files_tree/README"
-"$bazel" shutdown
+# The pin is the content: one more line in README changes the output.
+edit README '$a modhashes: edited'
 s=$(date +%s)
-build_source_files "$work/bazel-files-edited.log"
+build_sources "$work/bazel-sources-edited.log"
 edit_time=$(($(date +%s) - s))
 edited=no
 cmp -s "$files_out" "$bin/examples/linux/source.tar.zst" || edited=yes
 zstd -q -dc "$files_out" | tar -xOf - README | tail -1 | grep -qx "modhashes: edited" || edited="no (README)"
-rm -f "$repo/examples/linux/linux-source-7.3"
-rm -rf "$files_tree"
-echo "as files ${files_time}s; README edited (a new Bazel server) ${edit_time}s"
+unedit README
+echo "both forms ${sources_time}s; README edited ${edit_time}s"
 if [ "$same" = yes ] && [ "$edited" = yes ]; then
 	pass "kernel_source of the tree as files is the tarball's, byte for byte; an edited file changes it"
 else fail "kernel_source as files: identical to the tarball's: $same; changed by an edit: $edited"; fi
@@ -337,7 +348,63 @@ grep -v '^same=' "$table"
 if grep -qx 'same=1' "$table"; then pass "vmlinux, bzImage, every installed module and depmod's files are byte-identical to the Make build's"
 else fail "Bazel's and Make's builds differ"; fi
 
+phase "edits: the actions each re-runs, and its time next to make's"
+# The same one-line edit of the files tree (Bazel) and of e2e.sh's tree A
+# (make, its full build: modules, tree, vmlinux, bzImage). Tree A keeps its
+# edits; the files tree gets its file back after each.
+srcA=$(ls -d "$e2e_work"/a/linux-*/)
+srcA=${srcA%/}
+mapfile -t varsA < <(kbuild_vars "$srcA" "$e2e_work/bin/modhashes")
+make_a() { (cd "$e2e_work" && "$in_chroot" env "${kbuild_env[@]}" make -C "$srcA" "${varsA[@]}" -j"$(nproc)"); }
+make_a >"$work/make-edit.log" 2>&1 || { tail -20 "$work/make-edit.log"; die "make of tree A failed"; }
+edit_check() { # KIND FILE SED_SCRIPT RAN NOT_RAN
+	local kind=$1 f=$2 script=$3 ran=$4 not_ran=$5 s bt mt m bad=
+	edit "$f" "$script"
+	cmp -s "$tree/$f" "$files_tree/$f" && die "$kind: the edit of $f changed nothing"
+	s=$(date +%s.%N)
+	"$bazel" build --config=ci "${remote[@]}" --execution_log_json_file="$work/edit-$kind.json" "${targets[@]}" \
+		>"$work/bazel-edit-$kind.log" 2>&1 || { unedit "$f"; tail -30 "$work/bazel-edit-$kind.log"; die "$kind: bazel build failed"; }
+	bt=$(python3 -c "print('%.0f' % ($(date +%s.%N) - $s))")
+	unedit "$f"
+	sed -i "$script" "$srcA/$f"
+	s=$(date +%s.%N)
+	make_a >"$work/make-edit-$kind.log" 2>&1 || { tail -20 "$work/make-edit-$kind.log"; die "$kind: make failed"; }
+	mt=$(python3 -c "print('%.0f' % ($(date +%s.%N) - $s))")
+	python3 "$repo/tools/bazel/spawns.py" "$work/edit-$kind.json" | awk -F'\t' '$2 != "true" { print $1 }' |
+		LC_ALL=C sort -u >"$work/edit-$kind.spawns"
+	echo "$kind ($f): Bazel ${bt}s, make ${mt}s: $(python3 -c "print('%.1f' % ($bt / max($mt, 1)))")x; actions that ran: $(tr '\n' ' ' <"$work/edit-$kind.spawns")"
+	for m in $ran; do grep -qx "$m" "$work/edit-$kind.spawns" || bad+=" $m did not run;"; done
+	for m in $not_ran; do ! grep -qx "$m" "$work/edit-$kind.spawns" || bad+=" $m ran;"; done
+	edit_times+=("$kind ${bt}s/${mt}s")
+	if [ -z "$bad" ]; then pass "$kind: editing $f re-ran $ran and not $not_ran"
+	else fail "$kind: editing $f:$bad"; fi
+}
+edit_times=()
+for kind in ${BAZEL_SH_EDITS:-module}; do
+	case $kind in
+	module)
+		edit_check module lib/test_hexdump.c 's/data_a\[\] = ".2/data_a[] = "E2/' \
+			"KernelModules KernelModulesSet ModHashesTree ModHashesFinalize KernelBootImage ModHashesInstall" \
+			"KernelConfig KernelVmlinux KernelExternalModule" ;;
+	builtin)
+		edit_check builtin kernel/panic.c 's/Kernel panic - not syncing: %s/Kernel panic (edited) - not syncing: %s/' \
+			"KernelVmlinux KernelModules ModHashesFinalize KernelBootImage" KernelConfig ;;
+	header)
+		edit_check header include/linux/kernel.h '$a #define MODHASHES_EDITED 1' \
+			"KernelVmlinux KernelModules KernelExternalModule" KernelConfig ;;
+	*) die "BAZEL_SH_EDITS: unknown edit $kind (module, builtin, header)" ;;
+	esac
+done
+# Undone, every edit gives the first outputs back (the remote cache's).
+"$bazel" build --config=ci "${remote[@]}" "${targets[@]}" >"$work/bazel-unedited.log" 2>&1 || die "the build after the edits were undone failed"
+same=yes
+for f in bzImage vmlinux; do cmp -s "$bin/examples/linux/$f" "$out/$f" || same="no ($f)"; done
+diff -r "$bin/examples/linux/install/lib" "$out/lib" >/dev/null || same="no (install)"
+if [ "$same" = yes ]; then pass "with the edits undone, bzImage, vmlinux and the install are the first build's"
+else fail "with the edits undone, the outputs differ from the first build's: $same"; fi
+
 phase "summary"
 grep -v '^same=' "$table" | head -3
 echo "clean build, side by side on $(nproc) cores with e2e.sh's tree A: Make ${make_time}s, Bazel ${bazel_time}s: ${ratio}x (goal <= 1.25x); no-op ${noop}s (goal < 5s)"
+echo "edits (Bazel/make, goal for a module <= 3x): ${edit_times[*]}"
 finish

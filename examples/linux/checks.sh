@@ -7,6 +7,8 @@
 #   error, counted as a failure, that ends the script.
 # finish: the time and the counts; fails if any check failed.
 # need_packages PKG...: installs the Debian packages that are missing.
+# kbuild_env, kbuild_vars SRC MODHASHES: the environment and make variables
+#   of e2e.sh's Make builds of a tree built in place at SRC.
 # same_row NAME FILE_A FILE_B [WHO_B]: one row of a table of sha256 digests,
 #   "yes" where the two files are identical; clears $same where not.
 # boot_check NAME LOG VERIFY_JSON CASES QEMU ARG...: boots QEMU (a machine,
@@ -33,6 +35,18 @@ finish() {
 	echo "total time: $(($(date +%s) - t0))s"
 	echo "$checks_name: $passed passed, $failed failed"
 	[ "$failed" = 0 ]
+}
+
+# Everything that may differ between two builds of the same source, fixed
+# (the values //examples/linux's actions use); the debug info names the
+# tree, so map it away.
+kbuild_env=(KBUILD_BUILD_TIMESTAMP='Thu Jan  1 00:00:00 UTC 2026' KBUILD_BUILD_USER=modhashes
+	KBUILD_BUILD_HOST=modhashes KBUILD_BUILD_VERSION=1 LC_ALL=C TZ=UTC)
+kbuild_vars() { # SRC MODHASHES
+	local map="-fdebug-prefix-map=$1=/usr/src/linux"
+	# Host tools too: objtool and resolve_btfids (built with -g) go into
+	# the linux-headers package.
+	printf '%s\n' "MODHASHES=$2" "KCFLAGS=$map" "KAFLAGS=$map" "HOSTCFLAGS=-ffile-prefix-map=$1=/usr/src/linux"
 }
 
 need_packages() {

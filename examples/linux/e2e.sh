@@ -91,21 +91,11 @@ echo "A: $srcA (all of $(ls "$patches" | wc -l) patches), B: $srcB (kernel side 
 
 fi
 
-# Everything that may differ between two builds of the same source, fixed
-# (the values //examples/linux's actions use); the debug info names the
-# tree, so map it away.  kin runs a command in the chroot, whose
-# environment is clean.
-kenv=(KBUILD_BUILD_TIMESTAMP='Thu Jan  1 00:00:00 UTC 2026' KBUILD_BUILD_USER=modhashes
-	KBUILD_BUILD_HOST=modhashes KBUILD_BUILD_VERSION=1 LC_ALL=C TZ=UTC)
-kin() { (cd "$work" && "$in_chroot" env "${kenv[@]}" "$@"); }
-kvars() { # SRC
-	local map="-fdebug-prefix-map=$1=/usr/src/linux"
-	# Host tools too: objtool and resolve_btfids (built with -g) go into
-	# the linux-headers package.
-	printf '%s\n' "MODHASHES=$mh" "KCFLAGS=$map" "KAFLAGS=$map" "HOSTCFLAGS=-ffile-prefix-map=$1=/usr/src/linux"
-}
-mapfile -t varsA < <(kvars "$srcA")
-mapfile -t varsB < <(kvars "$srcB")
+# kin runs a command in the chroot, whose environment is clean, with the
+# fixed build environment (checks.sh's kbuild_env).
+kin() { (cd "$work" && "$in_chroot" env "${kbuild_env[@]}" "$@"); }
+mapfile -t varsA < <(kbuild_vars "$srcA" "$mh")
+mapfile -t varsB < <(kbuild_vars "$srcB" "$mh")
 makeA() { kin make -C "$srcA" "${varsA[@]}" "$@"; }
 makeB() { kin make -f "$repo/kbuild/module-hashes.mk" KSRC="$srcB" "${varsB[@]}" "$@"; }
 

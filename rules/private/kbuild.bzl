@@ -36,15 +36,31 @@ def _env(make_args = [], extra = {}):
     env.update(extra)
     return env
 
-def _run_kbuild(ctx, mnemonic, progress, command, outputs, inputs, args, make_args = [], env = {}):
+def _run_kbuild(ctx, mnemonic, progress, command, outputs, inputs, args, make_args = [], env = {}, source = None, unused = None):
+    """One kbuild.sh action.
+
+    With `source` (a KernelSourceInfo) its tree's inputs are inputs too; with
+    `unused` as well (an output path, used for a source in the files form)
+    the action names the files it did not read, and an edit to one of those
+    does not re-run it.
+    """
+    transitive = []
+    unused_list = None
+    if source:
+        transitive.append(source.inputs)
+        if unused and source.files:
+            unused_list = ctx.actions.declare_file(unused)
+            outputs = outputs + [unused_list]
+            env = dict(env, KBUILD_UNUSED_OUT = unused_list.path)
     ctx.actions.run(
         executable = ctx.executable._kbuild,
         arguments = [command] + args,
-        inputs = inputs + [ctx.file._host_tools],
+        inputs = depset(inputs + [ctx.file._host_tools], transitive = transitive),
         outputs = outputs,
         env = _env(make_args, env),
         mnemonic = mnemonic,
         progress_message = progress,
+        unused_inputs_list = unused_list,
     )
 
 _KBUILD_ATTR = {
@@ -89,29 +105,42 @@ def _kernel_source_impl(ctx):
         fail("sha256 pins an archive; srcs are pinned by their content")
     if archive and ctx.file.symlinks:
         fail("symlinks are for srcs: an archive holds its own")
+    patches = ctx.files.patches
     if archive:
-        inputs = [archive]
-        args = [archive.path, ctx.attr.sha256, ctx.attr.strip_prefix]
+        _run_kbuild(
+            ctx,
+            "KernelSource",
+            "SOURCE %s" % ctx.label,
+            "source",
+            [out],
+            [archive] + patches,
+            [out.path, archive.path, ctx.attr.sha256, ctx.attr.strip_prefix] + [p.path for p in patches],
+        )
+        info = KernelSourceInfo(tree = out, inputs = depset([out]), files = False)
     else:
-        # ~100,000 files: a params file, one exec path a line.
-        files = ctx.actions.args()
-        files.use_param_file("%s", use_always = True)
-        files.set_param_file_format("multiline")
-        files.add_all(srcs)
+        # The files themselves are what kbuild actions read: an action that
+        # did not read a file does not re-run when it changes. A manifest
+        # names them (~100,000: a list file, one exec path a line), their
+        # prefix, the links and the patches.
+        listed = ctx.actions.args()
+        listed.set_param_file_format("multiline")
+        listed.add_all(srcs)
+        files = ctx.actions.declare_file(ctx.label.name + ".files")
+        ctx.actions.write(files, listed)
         links = ctx.file.symlinks
-        inputs = srcs + ([links] if links else [])
-        args = ["--files", _files_prefix(ctx, srcs), files, links.path if links else ""]
-    _run_kbuild(
-        ctx,
-        "KernelSource",
-        "SOURCE %s" % ctx.label,
-        "source",
-        [out],
-        inputs + ctx.files.patches,
-        [out.path] + args + [p.path for p in ctx.files.patches],
-    )
+        lines = ["prefix\t" + _files_prefix(ctx, srcs), "list\t" + files.path]
+        if links:
+            lines.append("symlinks\t" + links.path)
+        lines += ["patch\t" + p.path for p in patches]
+        manifest = ctx.actions.declare_file(ctx.label.name + ".srcs")
+        ctx.actions.write(manifest, "\n".join(lines) + "\n")
+        inputs = depset([manifest, files] + ([links] if links else []) + patches, transitive = [depset(srcs)])
+        info = KernelSourceInfo(tree = manifest, inputs = inputs, files = True)
+
+        # The .tar.zst, only when asked for: the same bytes as the archive form's.
+        _run_kbuild(ctx, "KernelSource", "SOURCE %s" % ctx.label, "source", [out], [], [out.path, "--files", manifest.path], source = info)
     return [
-        KernelSourceInfo(tree = out),
+        info,
         DefaultInfo(files = depset([out])),
     ]
 
@@ -125,8 +154,14 @@ checks against `sha256`; or files, `srcs` (a `glob` of a tree in the
 workspace, or the `srcs` of a `local_kernel_tree`), pinned by their content
 as Bazel pins every input. Nothing is downloaded. The output is the patched
 tree as a reproducible `.tar.zst` (names sorted, mtimes fixed, owner 0,
-modes 0644 or 0755), which every later kbuild action unpacks: the same bytes
-whichever form the same tree came in.
+modes 0644 or 0755): the same bytes whichever form the same tree came in.
+
+An archive's kbuild actions unpack that `.tar.zst`, so any edit re-runs
+them all. Files are inputs of the kbuild actions themselves (each copies
+and patches them, the same tree), and the configuration, vmlinux and
+external-module actions tell Bazel which C sources and headers their build
+did not read (kbuild's dependency lists; `unused_inputs_list`): an edit to
+an in-tree module's `.c` re-runs the modules, not vmlinux.
 
 Bazel's files cannot be symbolic links (a `glob` lists a link as the file
 or directory it points to), so a tree given as files names its links in
@@ -176,9 +211,11 @@ def _kernel_config_impl(ctx):
         "CONFIG %s (%s + %d fragments)" % (ctx.label, ctx.attr.base, len(ctx.files.fragments)),
         "config",
         [out],
-        [source.tree] + ctx.files.fragments,
+        ctx.files.fragments,
         [out.path, source.tree.path, ctx.attr.base] + [f.path for f in ctx.files.fragments],
         make_args,
+        source = source,
+        unused = ctx.label.name + "/config.unused",
     )
     return [
         KernelConfigInfo(source = source, config = out, make_args = make_args),
@@ -266,9 +303,11 @@ def _kernel_build_impl(ctx):
         "VMLINUX %s" % ctx.label,
         "vmlinux",
         [vmlinux, system_map, release, state] + builtin,
-        [tree, config.config],
+        [config.config],
         [vmlinux.dirname, tree.path, config.config.path],
         config.make_args,
+        source = config.source,
+        unused = name + "/vmlinux.unused",
     )
 
     root = name + "_modules"
@@ -300,10 +339,11 @@ def _kernel_build_impl(ctx):
         "MODULES %s (%s)" % (ctx.label, count),
         "modules",
         made + unstripped + [symvers],
-        [tree, state],
+        [state],
         [info.objtree, symvers.path, tree.path, state.path] + ctx.attr.modules,
         config.make_args,
         env,
+        source = config.source,
     )
     return [
         KernelBuildInfo(
@@ -392,10 +432,12 @@ def _kernel_external_module_impl(ctx):
         "MODULE %s (%d)" % (ctx.label, len(modules)),
         "external",
         modules + unstripped + [order],
-        srcs + [build.config.source.tree, build.state, build.module_symvers],
+        srcs + [build.state, build.module_symvers],
         [args],
         build.config.make_args,
         strip_env,
+        source = build.config.source,
+        unused = root + ".unused",
     )
     return [
         _modules_info(modules, ctx.attr.modules, order),
@@ -442,9 +484,10 @@ def _kernel_boot_image_impl(ctx):
         "IMAGE %s" % out.short_path,
         "image",
         [out],
-        [build.config.source.tree, build.state, image.vmlinux],
+        [build.state, image.vmlinux],
         [out.path, build.config.source.tree.path, build.state.path, image.vmlinux.path],
         build.config.make_args,
+        source = build.config.source,
     )
     return [DefaultInfo(files = depset([out]))]
 

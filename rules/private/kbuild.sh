@@ -2,7 +2,7 @@
 # The kbuild actions of rules/private/kbuild.bzl, one command each:
 #
 #   kbuild.sh source   OUT ARCHIVE SHA256 STRIP_PREFIX PATCH...
-#   kbuild.sh source   OUT --files PREFIX FILE_LIST SYMLINKS PATCH...
+#   kbuild.sh source   OUT --files SOURCE
 #   kbuild.sh config   OUT SOURCE BASE FRAGMENT...
 #   kbuild.sh vmlinux  OUTDIR SOURCE CONFIG
 #   kbuild.sh modules  OUTDIR SYMVERS SOURCE STATE MODULE...
@@ -20,6 +20,11 @@
 #    for;
 #  - every action builds in a fresh directory of its own below $TMPDIR, and
 #    the state names none: see pack_state.
+# SOURCE is the tree: a .tar.zst of the `source` command, or a manifest
+# (.srcs, `KEY<tab>VALUE` lines: prefix, list, symlinks, patch...) of the
+# files themselves, which the action copies and patches; then
+# KBUILD_UNUSED_OUT, if set, gets the files of the list the action did not
+# read (Bazel's unused_inputs_list): see write_unused.
 # Environment, from the rule: KBUILD_MAKE_ARGS (ARCH=..., CROSS_COMPILE=...),
 # KBUILD_BUILD_TIMESTAMP, KBUILD_BUILD_USER, KBUILD_BUILD_HOST,
 # KBUILD_BUILD_VERSION; KBUILD_STRIP_MODULES and KBUILD_UNSTRIPPED_OUT for
@@ -64,10 +69,97 @@ pack() { # DIR MTIME OUT
 		zstd -q -T0 -3 -o "$3"
 }
 unpack_source() { # SOURCE
+	source_arg=$1
 	mkdir -p "$src"
-	zstd -q -dc <"$(abs "$1")" | tar -C "$src" -xf -
+	case $1 in
+	*.srcs)
+		files_tree "$1"
+		(cd "$src" && find . -print0 | xargs -0 touch -h -d "$T_SOURCE")
+		;;
+	*) zstd -q -dc <"$(abs "$1")" | tar -C "$src" -xf - ;;
+	esac
 	# Each action has its own prefix: map it to where the Make build's is.
 	printf '%s\n' "-fdebug-prefix-map=$src=/usr/src/linux" >"$w/prefix-map"
+}
+manifest() { # KEY SOURCE: the manifest's values for KEY, one a line
+	awk -F'\t' -v k="$1" '$1 == k { print $2 }' "$(abs "$2")"
+}
+# files_tree SOURCE: the tree of a .srcs manifest in $src, patched, with
+# the modes of the archive form. $w/files lists its files (NUL-separated,
+# below the tree); $w/prefix holds the exec-path prefix they had.
+files_tree() {
+	local prefix list links p t
+	prefix=$(manifest prefix "$1") list=$(manifest list "$1") links=$(manifest symlinks "$1")
+	[ -n "$list" ] || die "$1: no list"
+	printf '%s' "$prefix" >"$w/prefix"
+	# Bazel lists a link as what it points to: files at or below a link's
+	# path are left out.
+	cut -c$((${#prefix} + 1))- "$(abs "$list")" | awk -v links="${links:+$(abs "$links")}" '
+		BEGIN { FS = "\t"; if (links != "") while ((getline l < links) > 0) { split(l, f, "\t"); link[f[1]] = 1 } }
+		{ p = $0; while (!(p in link) && sub(/\/[^\/]*$/, "", p)) {} if (!(p in link)) print }' |
+		tr '\n' '\0' >"$w/files"
+	# Bazel keeps a source file's executable bit; cp keeps it too.
+	(cd "$top/$prefix" && xargs -0 -r cp -L --parents -t "$src" <"$w/files")
+	if [ -n "$links" ]; then
+		while IFS=$'\t' read -r p t; do
+			[ -n "$p" ] || continue
+			case /$p/ in //* | */../* | */./* | *//*) die "$links: '$p' is not a relative path" ;; esac
+			[ -n "$t" ] || die "$links: '$p' has no target"
+			[ ! -e "$src/$p" ] && [ ! -L "$src/$p" ] || die "$links: '$p' is both a link and a file or directory of srcs"
+			mkdir -p "$(dirname "$src/$p")"
+			ln -sT "$t" "$src/$p"
+		done <"$(abs "$links")"
+	fi
+	check_tree "the files of srcs" "${prefix%/}"
+	mapfile -t patches < <(manifest patch "$1")
+	apply_patches "the files of srcs" "${patches[@]}"
+}
+check_tree() { # WHAT DIR
+	[ -f "$src/Makefile" ] && [ -f "$src/Kconfig" ] ||
+		die "$1: no kernel tree (Makefile, Kconfig) at '${2:-.}'"
+}
+apply_patches() { # WHAT PATCH...
+	local what=$1 p
+	shift
+	for p in "$@"; do
+		patch -d "$src" -p1 -s -F0 --no-backup-if-mismatch <"$(abs "$p")" >&2 ||
+			die "$p does not apply to $what"
+	done
+	# Modes as git keeps them, 0644 or 0755, whatever the umask or the
+	# checkout: the same tree gives the same bytes in either form.
+	chmod -R u=rwX,go=rX "$src"
+}
+# write_unused OUT DIR...: after a build from a .srcs manifest, the exec paths of
+# the C and assembler sources and headers (.c, .h, .S) of its list that no
+# dependency list of the build (.cmd and .d files, gcc's -MD) names, for
+# Bazel's unused_inputs_list: an edit to one of them does not re-run the
+# action. Conservative: every other file (Makefiles, Kconfig, scripts,
+# tables), everything below scripts/ and tools/ (host programs) and every
+# file a patch touches counts as read.
+write_unused() {
+	local out=$1 prefix p
+	shift
+	[ "${source_arg%.srcs}" != "$source_arg" ] || die "KBUILD_UNUSED_OUT without a .srcs manifest"
+	find "$@" \( -name '.*.cmd' -o -name '*.d' \) -type f -newermt "$T_STATE" -print0 |
+		xargs -0 -r cat |
+		SRC=$src perl -ne '
+			s/\$\(wildcard [^)]*\)//g;
+			for (split /[\s\\:=]+/) {
+				next unless m{^[\w./+-]+$};
+				s{^\Q$ENV{SRC}\E/}{}; s{^(\./)+}{};
+				my @p;
+				for my $c (split m{/}) { if ($c eq "..") { pop @p } elsif ($c ne "." && $c ne "") { push @p, $c } }
+				print join("/", @p), "\n" if @p;
+			}' >"$w/read"
+	prefix=$(cat "$w/prefix")
+	mapfile -t patches < <(manifest patch "$source_arg")
+	for p in "${patches[@]}"; do sed -n 's|^+++ b/\([^\t]*\).*|\1|p' "$(abs "$p")"; done >>"$w/read"
+	tr '\0' '\n' <"$w/files" | awk -v prefix="$prefix" -v read="$w/read" '
+		BEGIN { while ((getline l < read) > 0) seen[l] = 1 }
+		/\.[chS]$/ && !/^(scripts|tools)\// && !($0 in seen) { print prefix $0 }' >"$out"
+}
+unused() { # DIR...: write_unused, if the rule asks
+	[ -z "${KBUILD_UNUSED_OUT:-}" ] || write_unused "$KBUILD_UNUSED_OUT" "$@"
 }
 # The state names the tree by this path, which is no directory.
 STATE_SRC=/modhashes-kbuild-state/src
@@ -135,33 +227,12 @@ made_files() {
 case $cmd in
 source)
 	if [ "${1:-}" = --files ]; then
-		# FILE_LIST: the files' exec paths, one a line, each PREFIX and its
-		# path in the tree. SYMLINKS (or ""): the tree's links, PATH<tab>TARGET.
-		[ $# -ge 4 ] || die "usage: kbuild.sh source OUT --files PREFIX FILE_LIST SYMLINKS PATCH..."
-		prefix=$2 list=$3 links=$4 strip=$2 what="the files of srcs"
-		shift 4
+		[ $# = 2 ] || die "usage: kbuild.sh source OUT --files SOURCE"
 		mkdir -p "$src"
-		# Bazel lists a link as what it points to: files at or below a link's
-		# path are left out.
-		cut -c$((${#prefix} + 1))- "$list" | awk -v links="$links" '
-			BEGIN { FS = "\t"; if (links != "") while ((getline l < links) > 0) { split(l, f, "\t"); link[f[1]] = 1 } }
-			{ p = $0; while (!(p in link) && sub(/\/[^\/]*$/, "", p)) {} if (!(p in link)) print }' |
-			tr '\n' '\0' >"$w/files"
-		# Bazel keeps a source file's executable bit; cp keeps it too.
-		(cd "$top/$prefix" && xargs -0 -r cp -L --parents -t "$src" <"$w/files")
-		if [ -n "$links" ]; then
-			while IFS=$'\t' read -r p t; do
-				[ -n "$p" ] || continue
-				case /$p/ in //* | */../* | */./* | *//*) die "$links: '$p' is not a relative path" ;; esac
-				[ -n "$t" ] || die "$links: '$p' has no target"
-				[ ! -e "$src/$p" ] && [ ! -L "$src/$p" ] || die "$links: '$p' is both a link and a file or directory of srcs"
-				mkdir -p "$(dirname "$src/$p")"
-				ln -sT "$t" "$src/$p"
-			done <"$links"
-		fi
+		files_tree "$2"
 	else
 		[ $# -ge 3 ] || die "usage: kbuild.sh source OUT ARCHIVE SHA256 STRIP_PREFIX PATCH..."
-		archive=$1 sha256=$2 strip=$3 what=$1
+		archive=$1 sha256=$2 strip=$3
 		shift 3
 		got=$(sha256sum <"$archive" | cut -d' ' -f1)
 		[ "$got" = "$sha256" ] || die "$archive: sha256 is $got, the rule pins $sha256"
@@ -178,16 +249,9 @@ source)
 		*.tar) cat "$archive" ;;
 		*) die "$archive: not a .tar, .tar.xz, .tar.gz or .tar.zst" ;;
 		esac | tar -C "$src" "${args[@]}" -xf -
+		check_tree "$archive" "$strip"
+		apply_patches "$archive" "$@"
 	fi
-	[ -f "$src/Makefile" ] && [ -f "$src/Kconfig" ] ||
-		die "$what: no kernel tree (Makefile, Kconfig) at '${strip:-.}'"
-	for p in "$@"; do
-		patch -d "$src" -p1 -s -F0 --no-backup-if-mismatch <"$p" >&2 ||
-			die "$p does not apply to $what"
-	done
-	# Modes as git keeps them, 0644 or 0755, whatever the umask or the
-	# checkout: the same tree gives the same bytes in either form.
-	chmod -R u=rwX,go=rX "$src"
 	# Sorted here: tar's --sort does not sort a --files-from list, and find
 	# lists in the file system's order.
 	(cd "$src" && find . -mindepth 1 -print0 | sed -z 's|^\./||' | LC_ALL=C sort -z) | pack "$src" "$T_SOURCE" "$out"
@@ -219,6 +283,7 @@ config)
 	done
 	[ $bad = 0 ] || exit 1
 	cp "$src/.config" "$out"
+	unused "$src"
 	;;
 vmlinux)
 	[ $# = 2 ] || die "usage: kbuild.sh vmlinux OUTDIR SOURCE CONFIG"
@@ -228,6 +293,7 @@ vmlinux)
 	mkdir -p "$out"
 	cp "$src/vmlinux.unstripped" "$src/System.map" "$src/include/config/kernel.release" \
 		"$src/modules.builtin" "$src/modules.builtin.modinfo" "$out/"
+	unused "$src"
 	pack_state "$out/state.tar.zst"
 	;;
 modules | external)
@@ -259,6 +325,7 @@ modules | external)
 		shift "$n"
 		printf '%s\n' "-fdebug-prefix-map=$objtree=/usr/src/external" >>"$w/prefix-map"
 		kmake M="$objtree" modules >&2
+		unused "$src" "$objtree"
 	fi
 	# The declared modules must be kbuild's, in kbuild's order; without a
 	# list (the rule's directory form) they are kbuild's.

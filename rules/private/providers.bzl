@@ -46,7 +46,9 @@ KernelImageInfo = provider(
 KernelSourceInfo = provider(
     doc = "A kernel source tree pinned by content, patched, ready for kbuild.",
     fields = {
-        "tree": "File: the patched tree as a reproducible `.tar.zst` (what every kbuild action unpacks).",
+        "tree": "File: what every kbuild action sets its tree up from: the patched tree as a reproducible `.tar.zst` (archive form), or a manifest (`.srcs`) of the files, their links and the patches, which each action copies and applies (files form).",
+        "inputs": "depset of File: everything an action needs for `tree`: the `.tar.zst`, or the manifest, the files, the links and the patches.",
+        "files": "bool: the files form. Its actions name the files they did not read (Bazel's `unused_inputs_list`), so an edit re-runs only the actions that read the file.",
     },
 )
 

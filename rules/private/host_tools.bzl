@@ -96,6 +96,7 @@ def _kernel_host_tools_impl(rctx):
     for d in _DIRS:
         rctx.watch(d)
     lines = []
+    compilers = {}  # cc1 once, though gcc and <triplet>-gcc may share it
     tools = list(_TOOLS)
     for prefix in _cross_prefixes(rctx):
         tools += [prefix + t for t in _CROSS_TOOLS]
@@ -108,7 +109,8 @@ def _kernel_host_tools_impl(rctx):
         if tool.endswith("gcc"):
             res = rctx.execute([str(p), "-print-prog-name=cc1"])
             cc1 = res.stdout.strip()
-            if res.return_code == 0 and cc1.startswith("/"):
+            if res.return_code == 0 and cc1.startswith("/") and cc1 not in compilers:
+                compilers[cc1] = True
                 lines.append(_describe(rctx, "cc1", rctx.path(cc1), []))
     for h in _HEADERS:
         p = rctx.path(h)

@@ -1,20 +1,29 @@
 #!/usr/bin/env bash
-# kbuild_modules_test.sh KBUILD_SH: kbuild.sh's `modules` command, with a
-# stand-in `make` that "builds" the modules that FAKE_ORDER names (its
-# modules.order lines), so that no kernel is built:
+# kbuild_test.sh KBUILD_SH: kbuild.sh's `modules` and `config` commands, with
+# a stand-in `make`, so that no kernel is built.
+# modules: the stand-in "builds" the modules that FAKE_ORDER names (its
+# modules.order lines):
 #  - the list form copies the listed modules and fails, naming the
 #    difference, when the list is not kbuild's modules.order;
 #  - the directory form (KBUILD_MODULES_FROM_ORDER) takes kbuild's list,
 #    stripped or not, and an empty one;
 #  - Module.symvers goes where the rule says, outside the modules.
+# config, from a tree given as files (a .srcs manifest): the stand-in
+# writes a .cmd file as gcc -MD and fixdep would; the unused-input list
+# (KBUILD_UNUSED_OUT, Bazel's unused_inputs_list):
+#  - names, by exec path, each C source or header that no .cmd file names;
+#  - not those a .cmd names (relative, with ./ and .., or absolute below
+#    the tree), nor anything below scripts/ or tools/, nor a file a patch
+#    touches, nor a file that is not .c, .h or .S;
+#  - is refused for a tarball, which names no files.
 set -euo pipefail
 kbuild=$(realpath "$1")
 t=$(mktemp -d "${TEST_TMPDIR:-/tmp}/kbuild-test.XXXXXX")
 cd "$t"
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-# The stand-in tools: make -C DIR ... modules | run-command, and a strip
-# that marks its output.
+# The stand-in tools: make -C DIR ... modules | tinyconfig | olddefconfig |
+# run-command, and a strip that marks its output.
 mkdir bin
 cat >bin/make <<'MAKE'
 #!/usr/bin/env bash
@@ -31,6 +40,21 @@ while [ $# -gt 0 ]; do
 			echo "module ${o%.o} with debug info" >"$dir/${o%.o}.ko"
 		done
 		echo "symbols" >"$dir/Module.symvers"
+		;;
+	tinyconfig | olddefconfig)
+		echo 'CONFIG_X=y' >"$dir/.config"
+		mkdir -p "$dir/lib"
+		cat >"$dir/lib/.used.o.cmd" <<CMD
+savedcmd_lib/used.o := gcc -c -o lib/used.o lib/used.c
+source_lib/used.o := lib/used.c
+deps_lib/used.o := \\
+  ./include/linux/used.h \\
+  lib/sub/../rel.h \\
+  $dir/include/abs.h \\
+  \$(wildcard include/config/X) \\
+
+lib/used.o: \$(deps_lib/used.o)
+CMD
 		;;
 	KBUILD_RUN_COMMAND=*) echo "$(dirname "$0")/strip" ;;
 	esac
@@ -97,4 +121,34 @@ export FAKE_ORDER=
 KBUILD_MODULES_FROM_ORDER=1 run none || { cat none/log; fail "directory form, no modules"; }
 [ "$(cd none/out && find . -type f)" = ./modules.order ] && [ ! -s none/out/modules.order ] ||
 	fail "directory form, no modules: $(cd none/out && find .)"
-echo "kbuild.sh modules: list form, stale list, directory form (stripped, empty)"
+
+# config from files: the unused-input list.
+mkdir -p ftree/lib ftree/include/linux ftree/scripts ftree/tools ftree/drivers
+for f in Makefile Kconfig lib/used.c lib/unused.c lib/rel.h include/linux/used.h include/abs.h \
+	include/linux/unused.h drivers/x.S drivers/y.lds scripts/host.c tools/tool.c drivers/patched.c; do
+	echo "/* $f */" >"ftree/$f"
+done
+cat >fix.patch <<'PATCH'
+--- a/drivers/patched.c
++++ b/drivers/patched.c
+@@ -1 +1,2 @@
+ /* drivers/patched.c */
++/* patched */
+PATCH
+(cd ftree && find . -type f | sed 's|^\./|ftree/|' | sort) >files.list
+printf 'prefix\tftree/\nlist\tfiles.list\npatch\tfix.patch\n' >source.srcs
+
+KBUILD_UNUSED_OUT=$t/unused bash "$kbuild" config config.out source.srcs tinyconfig >log 2>&1 ||
+	{ cat log; fail "config from a manifest"; }
+[ "$(cat config.out)" = CONFIG_X=y ] || fail "config.out"
+want='ftree/drivers/x.S
+ftree/include/linux/unused.h
+ftree/lib/unused.c'
+got=$(sort unused)
+[ "$got" = "$want" ] || { printf 'got:\n%s\nwant:\n%s\n' "$got" "$want"; fail "unused list"; }
+
+# A tarball (the modules tests') names no files: no list.
+! KBUILD_UNUSED_OUT=$t/unused2 bash "$kbuild" config config2.out source.tar.zst tinyconfig >log2 2>&1 ||
+	fail "an unused list for a tarball"
+grep -q "without a .srcs manifest" log2 || { cat log2; fail "tarball: no error"; }
+echo "kbuild.sh modules: list form, stale list, directory form (stripped, empty); config: unused inputs"

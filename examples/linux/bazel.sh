@@ -379,6 +379,10 @@ edit_check() { # KIND FILE SED_SCRIPT RAN NOT_RAN
 	if [ -z "$bad" ]; then pass "$kind: editing $f re-ran $ran and not $not_ran"
 	else fail "$kind: editing $f:$bad"; fi
 }
+# From a built state with every action in the local action cache: the
+# unsandboxed phase ran three kinds of action with no-cache.
+"$bazel" build --config=ci "${remote[@]}" "${targets[@]}" >"$work/bazel-before-edits.log" 2>&1 ||
+	die "the build before the edits failed"
 edit_times=()
 for kind in ${BAZEL_SH_EDITS:-module}; do
 	case $kind in

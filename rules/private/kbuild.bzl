@@ -36,13 +36,14 @@ def _env(make_args = [], extra = {}):
     env.update(extra)
     return env
 
-def _run_kbuild(ctx, mnemonic, progress, command, outputs, inputs, args, make_args = [], env = {}, source = None, unused = None):
-    """One kbuild.sh action.
+def _run_kbuild(ctx, mnemonic, progress, command, outputs, inputs, args, make_args = [], env = {}, source = None, unused = None, link = None):
+    """One kbuild.sh action; returns the list of files it did not read, or None.
 
     With `source` (a KernelSourceInfo) its tree's inputs are inputs too; with
     `unused` as well (an output path, used for a source in the files form)
     the action names the files it did not read, and an edit to one of those
-    does not re-run it.
+    does not re-run it. `link`, the vmlinux build's such list, names files
+    the action links into its tree instead of copying them.
     """
     transitive = []
     unused_list = None
@@ -52,6 +53,9 @@ def _run_kbuild(ctx, mnemonic, progress, command, outputs, inputs, args, make_ar
             unused_list = ctx.actions.declare_file(unused)
             outputs = outputs + [unused_list]
             env = dict(env, KBUILD_UNUSED_OUT = unused_list.path)
+        if link:
+            inputs = inputs + [link]
+            env = dict(env, KBUILD_LINK_LIST = link.path)
     ctx.actions.run(
         executable = ctx.executable._kbuild,
         arguments = [command] + args,
@@ -62,6 +66,7 @@ def _run_kbuild(ctx, mnemonic, progress, command, outputs, inputs, args, make_ar
         progress_message = progress,
         unused_inputs_list = unused_list,
     )
+    return unused_list
 
 _KBUILD_ATTR = {
     "_host_tools": attr.label(
@@ -297,7 +302,7 @@ def _kernel_build_impl(ctx):
         ctx.actions.declare_file(name + "/modules.builtin.modinfo"),
     ]
     state = ctx.actions.declare_file(name + "/state.tar.zst")
-    _run_kbuild(
+    unread = _run_kbuild(
         ctx,
         "KernelVmlinux",
         "VMLINUX %s" % ctx.label,
@@ -344,6 +349,7 @@ def _kernel_build_impl(ctx):
         config.make_args,
         env,
         source = config.source,
+        link = unread,
     )
     return [
         KernelBuildInfo(
@@ -353,6 +359,7 @@ def _kernel_build_impl(ctx):
             kernel_release = release,
             modules_builtin = builtin,
             state = state,
+            unread = unread,
             module_symvers = symvers,
             strip_modules = ctx.attr.strip_modules,
         ),
@@ -438,6 +445,7 @@ def _kernel_external_module_impl(ctx):
         strip_env,
         source = build.config.source,
         unused = root + ".unused",
+        link = build.unread,
     )
     return [
         _modules_info(modules, ctx.attr.modules, order),
@@ -488,6 +496,7 @@ def _kernel_boot_image_impl(ctx):
         [out.path, build.config.source.tree.path, build.state.path, image.vmlinux.path],
         build.config.make_args,
         source = build.config.source,
+        link = build.unread,
     )
     return [DefaultInfo(files = depset([out]))]
 

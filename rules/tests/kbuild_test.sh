@@ -15,7 +15,9 @@
 #  - not those a .cmd names (relative, with ./ and .., or absolute below
 #    the tree), nor anything below scripts/ or tools/, nor a file a patch
 #    touches, nor a file that is not .c, .h or .S;
-#  - is refused for a tarball, which names no files.
+#  - is refused for a tarball, which names no files;
+#  - given to `modules` (KBUILD_LINK_LIST), its files are links in the tree,
+#    every other file a copy.
 set -euo pipefail
 kbuild=$(realpath "$1")
 t=$(mktemp -d "${TEST_TMPDIR:-/tmp}/kbuild-test.XXXXXX")
@@ -40,6 +42,7 @@ while [ $# -gt 0 ]; do
 			echo "module ${o%.o} with debug info" >"$dir/${o%.o}.ko"
 		done
 		echo "symbols" >"$dir/Module.symvers"
+		[ -z "${FAKE_TREE_OUT:-}" ] || (cd "$dir" && find . ! -type d -printf '%y %p\n' | sort >"$FAKE_TREE_OUT")
 		;;
 	tinyconfig | olddefconfig)
 		echo 'CONFIG_X=y' >"$dir/.config"
@@ -147,8 +150,21 @@ ftree/lib/unused.c'
 got=$(sort unused)
 [ "$got" = "$want" ] || { printf 'got:\n%s\nwant:\n%s\n' "$got" "$want"; fail "unused list"; }
 
+# modules from files, with that list as KBUILD_LINK_LIST: its files are
+# links to the inputs, the others (and the patched one) copies.
+FAKE_ORDER= FAKE_TREE_OUT=$t/linked.tree KBUILD_MODULES_FROM_ORDER=1 KBUILD_LINK_LIST=$t/unused \
+	bash "$kbuild" modules linked.out linked.symvers source.srcs state.tar.zst >log 2>&1 ||
+	{ cat log; fail "modules from a manifest with a link list"; }
+for f in drivers/x.S include/linux/unused.h lib/unused.c; do
+	grep -qx "l ./$f" linked.tree || fail "linked tree: $f is not a link"
+done
+for f in lib/used.c include/linux/used.h drivers/y.lds drivers/patched.c Makefile; do
+	grep -qx "f ./$f" linked.tree || fail "linked tree: $f is not a copy"
+done
+[ "$(grep -c '^l' linked.tree)" = 3 ] || fail "linked tree: not 3 links: $(cat linked.tree)"
+
 # A tarball (the modules tests') names no files: no list.
 ! KBUILD_UNUSED_OUT=$t/unused2 bash "$kbuild" config config2.out source.tar.zst tinyconfig >log2 2>&1 ||
 	fail "an unused list for a tarball"
 grep -q "without a .srcs manifest" log2 || { cat log2; fail "tarball: no error"; }
-echo "kbuild.sh modules: list form, stale list, directory form (stripped, empty); config: unused inputs"
+echo "kbuild.sh modules: list form, stale list, directory form (stripped, empty), linked tree; config: unused inputs"

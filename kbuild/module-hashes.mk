@@ -60,6 +60,8 @@ ifneq ($(findstring s,$(firstword -$(MAKEFLAGS))),)
   quiet = silent_
 endif
 
+# Recipes calling $(kmake) start with '+': make 4.3 sees no $(MAKE) in them
+# and would not pass its jobserver on, and kbuild would run with -j1.
 kmake = $(MAKE) -C $(KSRC) $(if $(filter $(KSRC),$(O)),,O=$(O))
 
 PHONY := all
@@ -70,25 +72,25 @@ ifeq ($(MODHASHES_STAGE),)
 # Stage 1, from anywhere: kbuild, then stage 2 in O.
 
 all:
-	$(Q)$(kmake) vmlinux modules
+	+$(Q)$(kmake) vmlinux modules
 	$(Q)$(MAKE) -C $(O) -f $(this-makefile) MODHASHES_STAGE=2 __final
 
 PHONY += modules_install
 modules_install:
 	$(Q)$(MAKE) -C $(O) -f $(this-makefile) MODHASHES_STAGE=2 __check_install
-	$(Q)$(kmake) modules_install
+	+$(Q)$(kmake) modules_install
 	$(Q)$(MAKE) -C $(O) -f $(this-makefile) MODHASHES_STAGE=2 __modules_install
 
 # builddeb installs with INSTALL_MOD_STRIP=1: checked first.
 PHONY += bindeb-pkg
 bindeb-pkg: all
 	$(Q)$(MAKE) -C $(O) -f $(this-makefile) MODHASHES_STAGE=2 INSTALL_MOD_STRIP=1 __check_install
-	$(Q)MODHASHES_MK=$(this-makefile) MODHASHES_KSRC=$(KSRC) MODHASHES_O=$(O) MODHASHES=$(MODHASHES) \
+	+$(Q)MODHASHES_MK=$(this-makefile) MODHASHES_KSRC=$(KSRC) MODHASHES_O=$(O) MODHASHES=$(MODHASHES) \
 		$(kmake) bindeb-pkg DEPMOD=$(dir $(this-makefile))module-hashes-depmod.sh
 
 PHONY += clean
 clean:
-	$(Q)$(kmake) clean
+	+$(Q)$(kmake) clean
 	$(Q)rm -f $(O)/.module_hashes.bin $(O)/..module_hashes.bin.cmd \
 		$(O)/.module_hashes.stamp $(O)/..module_hashes.stamp.cmd \
 		$(O)/.module_hashes.linked
@@ -174,7 +176,11 @@ quiet_cmd_finalize_vmlinux = MODHASH vmlinux
 			     .module_hashes.bin vmlinux vmlinux
 endif
 
-KIMAGE ?= $(notdir $(shell $(kmake) -s image_name))
+# Asked once, when needed, without the jobserver: make 4.3 hands $(shell)
+# the jobserver's flags but not its pipe, and the sub-make warns.
+kimage-query = $(notdir $(shell MAKEFLAGS='$(subst ','\'',$(filter-out --jobserver%,$(MAKEFLAGS)))' \
+	       $(kmake) -s --no-print-directory image_name))
+KIMAGE ?= $(eval KIMAGE := $(kimage-query))$(KIMAGE)
 
 quiet_cmd_boot_image = MAKE    $(KIMAGE)
       cmd_boot_image = $(kmake) $(KIMAGE)

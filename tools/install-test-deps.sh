@@ -2,9 +2,9 @@
 # Installs, from Debian's packages and only when missing, the tools the Go
 # tests compare against: gcc and GNU binutils (objcopy is the reference for
 # finalize/strip), cross binutils for ELF32/ELF64 in both byte orders, the
-# gzip/xz/zstd tools, kmod's modinfo (compressed modules) and depmod, OpenSSL and
-# GNU time for the benchmarks. Idempotent; needs root when something is
-# missing.
+# gzip/xz/zstd tools, kmod's modinfo (compressed modules) and depmod, OpenSSL,
+# GNU time for the benchmarks, and make for the kbuild driver's test.
+# Idempotent; needs root when something is missing.
 set -eu
 missing=
 for pair in \
@@ -20,7 +20,8 @@ for pair in \
 	modinfo:kmod \
 	depmod:kmod \
 	openssl:openssl \
-	/usr/bin/time:time; do
+	/usr/bin/time:time \
+	make:make; do
 	cmd=${pair%%:*} pkg=${pair#*:}
 	command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || [ -x "/sbin/$cmd" ] ||
 		missing="$missing $pkg"

@@ -43,13 +43,22 @@ def _local_kernel_tree_impl(rctx):
     if not p.exists or not p.is_dir or not p.get_child("Makefile").exists:
         fail("local_kernel_tree {}: {} is not a kernel tree (no Makefile)".format(rctx.name, path))
 
-    # Any change below the tree re-runs the scan: a new link or BUILD file.
-    rctx.watch_tree(p)
+    # A change to the tree's listing re-runs the scan (a new link or BUILD
+    # file): every directory's entries are watched, not the files' content,
+    # which Bazel checks itself; watch_tree would re-run the scan, and load
+    # the package again, for any edit.
     res = rctx.execute([
         "find",
         str(p),
         "-mindepth",
         "1",
+        "(",
+        "-type",
+        "d",
+        "-printf",
+        "D\t%P\n",
+        ")",
+        "-o",
         "(",
         "-type",
         "l",
@@ -72,8 +81,12 @@ def _local_kernel_tree_impl(rctx):
     if res.return_code != 0:
         fail("local_kernel_tree {}: find {}: {}".format(rctx.name, path, res.stderr))
     links, exclude = [], list(_TREE_FILES)
+    p.readdir(watch = "yes")
     for line in sorted(res.stdout.splitlines()):
         kind, rest = line.split("\t", 1)
+        if kind == "D":
+            p.get_child(rest).readdir(watch = "yes")
+            continue
         if kind == "B":
             # glob stops at a package: its files would be missing.
             fail("local_kernel_tree {}: {}/{} would make a Bazel package of its directory".format(rctx.name, path, rest))

@@ -147,19 +147,34 @@ sources_time=$(($(date +%s) - s))
 files_out=$bin/examples/linux/source_files.tar.zst
 same=no
 cmp -s "$files_out" "$bin/examples/linux/source.tar.zst" && same=yes
-# The pin is the content: one more line in README changes the output.
+# The pin is the content: one more line in README changes the output. A
+# new file and a new link are in the tree too (local_kernel_tree watches the
+# listings, not the content: Bazel checks that itself).
 edit README '$a modhashes: edited'
+echo new >"$files_tree/modhashes-new.txt"
+ln -s README "$files_tree/modhashes-link"
 s=$(date +%s)
 build_sources "$work/bazel-sources-edited.log"
 edit_time=$(($(date +%s) - s))
 edited=no
 cmp -s "$files_out" "$bin/examples/linux/source.tar.zst" || edited=yes
 zstd -q -dc "$files_out" | tar -xOf - README | tail -1 | grep -qx "modhashes: edited" || edited="no (README)"
+listing=$(zstd -q -dc "$files_out" | tar -tvf - modhashes-new.txt modhashes-link 2>&1 || true)
+grep -q ' modhashes-new.txt$' <<<"$listing" && grep -q '^l.* modhashes-link -> README$' <<<"$listing" ||
+	edited="no (a new file and link: $listing)"
+rm "$files_tree/modhashes-new.txt" "$files_tree/modhashes-link"
 unedit README
-echo "both forms ${sources_time}s; README edited ${edit_time}s"
-if [ "$same" = yes ] && [ "$edited" = yes ]; then
-	pass "kernel_source of the tree as files is the tarball's, byte for byte; an edited file changes it"
-else fail "kernel_source as files: identical to the tarball's: $same; changed by an edit: $edited"; fi
+# A BUILD file in the tree would hide its directory from the glob.
+touch "$files_tree/lib/BUILD"
+refused=no
+if ! "$bazel" query @linux_source_7_3_tree//:srcs >"$work/bazel-sources-build.log" 2>&1; then
+	grep -q "lib/BUILD would make a Bazel package" "$work/bazel-sources-build.log" && refused=yes
+fi
+rm "$files_tree/lib/BUILD"
+echo "both forms ${sources_time}s; README edited, a file and a link added ${edit_time}s"
+if [ "$same" = yes ] && [ "$edited" = yes ] && [ "$refused" = yes ]; then
+	pass "kernel_source of the tree as files is the tarball's, byte for byte; an edit, a new file and a new link change it; a BUILD file in the tree is refused"
+else fail "kernel_source as files: identical to the tarball's: $same; changed by an edit: $edited; a BUILD file refused: $refused (log $work/bazel-sources-build.log)"; fi
 
 phase "strip_modules: stripped modules hashed, the unstripped ones a debug output"
 "$bazel" build --config=ci "${remote[@]}" --output_groups=unstripped_modules \

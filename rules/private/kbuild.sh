@@ -29,7 +29,9 @@
 # KBUILD_BUILD_TIMESTAMP, KBUILD_BUILD_USER, KBUILD_BUILD_HOST,
 # KBUILD_BUILD_VERSION; KBUILD_STRIP_MODULES and KBUILD_UNSTRIPPED_OUT for
 # stripped modules; KBUILD_MODULES_FROM_ORDER when `modules` takes its
-# MODULEs from kbuild's modules.order instead of checking them against it.
+# MODULEs from kbuild's modules.order instead of checking them against it;
+# KBUILD_LINK_LIST, vmlinux's unused list, for the actions after it: those
+# files of a .srcs tree are linked, not copied (files_tree).
 set -euo pipefail
 
 T_SOURCE=@1767225600 # 2026-01-01T00:00:00Z
@@ -98,24 +100,20 @@ files_tree() {
 		BEGIN { FS = "\t"; if (links != "") while ((getline l < links) > 0) { split(l, f, "\t"); link[f[1]] = 1 } }
 		{ p = $0; while (!(p in link) && sub(/\/[^\/]*$/, "", p)) {} if (!(p in link)) print }' |
 		tr '\n' '\0' >"$w/files"
-	# Bazel keeps a source file's executable bit; cp keeps it too.
-	if [ -z "${KBUILD_LINK_LIST:-}" ]; then
-		(cd "$top/$prefix" && xargs -0 -r cp -L --parents -t "$src" <"$w/files")
-	else
-		# Files the vmlinux build did not read are links to the inputs:
-		# nothing of the state depends on them, so their mtimes do not
-		# matter, kbuild only reads sources, and most of the tree (1.3 of
-		# 1.6 GB, 58,000 of 96,000 files in the example) is not copied.
-		tr '\0' '\n' <"$w/files" | awk -v prefix="$prefix" -v links="$(abs "$KBUILD_LINK_LIST")" -v c="$w/copy" -v l="$w/link" '
-			BEGIN { while ((getline f < links) > 0) if (index(f, prefix) == 1) u[substr(f, length(prefix) + 1)] = 1 }
-			{ print > (($0 in u) ? l : c) }'
-		touch "$w/copy" "$w/link"
-		(cd "$top/$prefix" && tr '\n' '\0' <"$w/copy" | xargs -0 -r cp -L --parents -t "$src")
-		tr '\n' '\0' <"$w/link" | FROM=$top/$prefix TO=$src perl -0 -MFile::Path=make_path -ne '
-			chomp; my $d = "$ENV{TO}/$_"; (my $p = $d) =~ s{/[^/]*$}{};
-			-d $p or make_path($p);
-			symlink("$ENV{FROM}$_", $d) or die "kbuild: $d: $!\n"'
-	fi
+	# Files of KBUILD_LINK_LIST (those the vmlinux build did not read) are
+	# links to the inputs: nothing of the state depends on them, so their
+	# mtimes do not matter, kbuild only reads sources, and most of the tree
+	# (1.3 of 1.6 GB, 58,000 of 96,000 files in the example) is not copied.
+	# The rest are copies; Bazel keeps a source file's executable bit, cp too.
+	tr '\0' '\n' <"$w/files" | awk -v prefix="$prefix" -v links="${KBUILD_LINK_LIST:+$(abs "$KBUILD_LINK_LIST")}" -v c="$w/copy" -v l="$w/link" '
+		BEGIN { if (links != "") while ((getline f < links) > 0) if (index(f, prefix) == 1) u[substr(f, length(prefix) + 1)] = 1 }
+		{ print > (($0 in u) ? l : c) }'
+	touch "$w/copy" "$w/link"
+	(cd "$top/$prefix" && tr '\n' '\0' <"$w/copy" | xargs -0 -r cp -L --parents -t "$src")
+	tr '\n' '\0' <"$w/link" | FROM=$top/$prefix TO=$src perl -0 -MFile::Path=make_path -ne '
+		chomp; my $d = "$ENV{TO}/$_"; (my $p = $d) =~ s{/[^/]*$}{};
+		-d $p or make_path($p);
+		symlink("$ENV{FROM}$_", $d) or die "kbuild: $d: $!\n"'
 	if [ -n "$links" ]; then
 		while IFS=$'\t' read -r p t; do
 			[ -n "$p" ] || continue

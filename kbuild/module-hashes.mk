@@ -60,9 +60,23 @@ ifneq ($(findstring s,$(firstword -$(MAKEFLAGS))),)
   quiet = silent_
 endif
 
+# pahole's -j (1.22 and later) makes .BTF, and so vmlinux, every module and
+# the hashes, depend on thread timing. 6.12's kbuild (scripts/Makefile.btf)
+# leaves it out when KBUILD_BUILD_TIMESTAMP asks for a reproducible build;
+# kernels that still have scripts/pahole-flags.sh (6.1) pass it regardless,
+# so the driver hands them that script's flags without it (6.1's patch 0004
+# does the same in kbuild). PAHOLE_FLAGS given to the driver win.
+ifneq ($(KBUILD_BUILD_TIMESTAMP),)
+ifneq ($(wildcard $(KSRC)/scripts/pahole-flags.sh),)
+ifeq ($(origin PAHOLE_FLAGS),undefined)
+kmake-pahole := PAHOLE_FLAGS="$(filter-out -j,$(shell PAHOLE=$(or $(PAHOLE),pahole) $(KSRC)/scripts/pahole-flags.sh))"
+endif
+endif
+endif
+
 # Recipes calling $(kmake) start with '+': make 4.3 sees no $(MAKE) in them
 # and would not pass its jobserver on, and kbuild would run with -j1.
-kmake = $(MAKE) -C $(KSRC) $(if $(filter $(KSRC),$(O)),,O=$(O))
+kmake = $(MAKE) -C $(KSRC) $(if $(filter $(KSRC),$(O)),,O=$(O)) $(kmake-pahole)
 
 PHONY := all
 all:

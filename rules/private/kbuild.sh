@@ -304,6 +304,8 @@ vmlinux)
 	unpack_source "$1"
 	cp "$2" "$src/.config"
 	kmake vmlinux modules_prepare >&2
+	[ -f "$src/vmlinux.unstripped" ] ||
+		die "kbuild linked vmlinux but no vmlinux.unstripped: kernels before 6.15 have none, and these rules need it as the placeholder; build them with kbuild/module-hashes.mk"
 	mkdir -p "$out"
 	cp "$src/vmlinux.unstripped" "$src/System.map" "$src/include/config/kernel.release" \
 		"$src/modules.builtin" "$src/modules.builtin.modinfo" "$out/"

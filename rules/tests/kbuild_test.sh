@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# kbuild_test.sh KBUILD_SH: kbuild.sh's `modules` and `config` commands, with
-# a stand-in `make`, so that no kernel is built.
+# kbuild_test.sh KBUILD_SH: kbuild.sh's `modules`, `config` and `vmlinux`
+# commands, with a stand-in `make`, so that no kernel is built.
 # modules: the stand-in "builds" the modules that FAKE_ORDER names (its
 # modules.order lines):
 #  - the list form copies the listed modules and fails, naming the
@@ -60,6 +60,7 @@ lib/used.o: \$(deps_lib/used.o)
 CMD
 		;;
 	KBUILD_RUN_COMMAND=*) echo "$(dirname "$0")/strip" ;;
+	vmlinux) echo "vmlinux, linked by kbuild before 6.15" >"$dir/vmlinux" ;;
 	esac
 	shift
 done
@@ -167,4 +168,11 @@ done
 ! KBUILD_UNUSED_OUT=$t/unused2 bash "$kbuild" config config2.out source.tar.zst tinyconfig >log2 2>&1 ||
 	fail "an unused list for a tarball"
 grep -q "without a .srcs manifest" log2 || { cat log2; fail "tarball: no error"; }
-echo "kbuild.sh modules: list form, stale list, directory form (stripped, empty), linked tree; config: unused inputs"
+
+# vmlinux, from a kernel whose kbuild links no vmlinux.unstripped (before
+# 6.15): an error that says so, and no output.
+! bash "$kbuild" vmlinux old.out source.tar.zst state/.config >log3 2>&1 ||
+	fail "vmlinux without vmlinux.unstripped"
+grep -q "no vmlinux.unstripped: kernels before 6.15" log3 || { cat log3; fail "vmlinux: no clear error"; }
+[ ! -e old.out ] || fail "vmlinux: output left behind"
+echo "kbuild.sh modules: list form, stale list, directory form (stripped, empty), linked tree; config: unused inputs; vmlinux: kernels before 6.15"

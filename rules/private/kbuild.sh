@@ -282,19 +282,28 @@ config)
 		(cd "$src" && scripts/kconfig/merge_config.sh -m .config "${frags[@]}" >/dev/null)
 	fi
 	kmake -s olddefconfig >&2
+	# Each option as the last fragment that names it sets it (as
+	# merge_config.sh merges); "is not set" also holds for an option that
+	# olddefconfig leaves out (its dependencies are off).
 	bad=0
-	for f in "${frags[@]}"; do
-		while read -r line; do
-			case $line in
-			CONFIG_*=* | "# CONFIG_"*" is not set")
-				grep -qxF -- "$line" "$src/.config" || {
-					echo "kbuild: $f: '$line' is not in the resulting .config (a dependency is missing?)" >&2
-					bad=1
-				}
-				;;
-			esac
-		done <"$f"
-	done
+	while IFS=$'\t' read -r f line; do
+		case $line in
+		"# CONFIG_"*" is not set")
+			opt=${line#\# }
+			grep -q "^${opt%% *}=" "$src/.config" || continue
+			;;
+		*) grep -qxF -- "$line" "$src/.config" && continue ;;
+		esac
+		echo "kbuild: $f: '$line' is not in the resulting .config (a dependency is missing?)" >&2
+		bad=1
+	done < <(awk '
+		/^CONFIG_[A-Za-z0-9_]*=/ { o = $0; sub(/=.*/, "", o) }
+		/^# CONFIG_[A-Za-z0-9_]* is not set$/ { o = $2 }
+		/^CONFIG_[A-Za-z0-9_]*=/ || /^# CONFIG_[A-Za-z0-9_]* is not set$/ {
+			if (!(o in at)) order[n++] = o
+			at[o] = FILENAME "\t" $0
+		}
+		END { for (i = 0; i < n; i++) print at[order[i]] }' "${frags[@]}" /dev/null)
 	[ $bad = 0 ] || exit 1
 	cp "$src/.config" "$out"
 	unused "$src"

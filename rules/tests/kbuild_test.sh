@@ -8,7 +8,9 @@
 #  - the directory form (KBUILD_MODULES_FROM_ORDER) takes kbuild's list,
 #    stripped or not, and an empty one;
 #  - Module.symvers goes where the rule says, outside the modules.
-# config, from a tree given as files (a .srcs manifest): the stand-in
+# config: each fragment's options hold in the resulting .config, the last
+# fragment naming an option winning. From a tree given as files (a .srcs
+# manifest): the stand-in
 # writes a .cmd file as gcc -MD and fixdep would; the unused-input list
 # (KBUILD_UNUSED_OUT, Bazel's unused_inputs_list):
 #  - names, by exec path, each C source or header that no .cmd file names;
@@ -45,6 +47,12 @@ while [ $# -gt 0 ]; do
 		[ -z "${FAKE_TREE_OUT:-}" ] || (cd "$dir" && find . ! -type d -printf '%y %p\n' | sort >"$FAKE_TREE_OUT")
 		;;
 	tinyconfig | olddefconfig)
+		# FAKE_CONFIG: what olddefconfig makes of the merged fragments.
+		if [ "$1" = olddefconfig ] && [ -n "${FAKE_CONFIG:-}" ]; then
+			printf '%s\n' $FAKE_CONFIG >"$dir/.config"
+			shift
+			continue
+		fi
 		echo 'CONFIG_X=y' >"$dir/.config"
 		mkdir -p "$dir/lib"
 		cat >"$dir/lib/.used.o.cmd" <<CMD
@@ -175,4 +183,23 @@ grep -q "without a .srcs manifest" log2 || { cat log2; fail "tarball: no error";
 	fail "vmlinux without vmlinux.unstripped"
 grep -q "no vmlinux.unstripped: kernels before 6.15" log3 || { cat log3; fail "vmlinux: no clear error"; }
 [ ! -e old.out ] || fail "vmlinux: output left behind"
-echo "kbuild.sh modules: list form, stale list, directory form (stripped, empty), linked tree; config: unused inputs; vmlinux: kernels before 6.15"
+# config's check of the fragments against the resulting .config: an option
+# as the last fragment that names it sets it; "is not set" holds for an
+# option olddefconfig left out, not for one it turned on.
+mkdir -p ctree/scripts/kconfig
+echo 'all:' >ctree/Makefile
+printf '#!/bin/sh\n' >ctree/scripts/kconfig/merge_config.sh
+chmod +x ctree/scripts/kconfig/merge_config.sh
+tar -C ctree -cf - . | zstd -q -o ctree.tar.zst
+printf '%s\n' CONFIG_A=y CONFIG_B=y '# CONFIG_C is not set' >base.fragment
+printf '%s\n' CONFIG_A=m '# CONFIG_B is not set' >arch.fragment
+FAKE_CONFIG='CONFIG_A=m' bash "$kbuild" config c1.out ctree.tar.zst tinyconfig base.fragment arch.fragment >log4 2>&1 ||
+	{ cat log4; fail "config: a later fragment's setting or an absent option refused"; }
+[ "$(cat c1.out)" = CONFIG_A=m ] || fail "config: c1.out"
+for c in 'CONFIG_A=y' 'CONFIG_A=m CONFIG_B=y' 'CONFIG_A=m CONFIG_C=y'; do
+	! FAKE_CONFIG=$c bash "$kbuild" config c2.out ctree.tar.zst tinyconfig base.fragment arch.fragment >log5 2>&1 ||
+		fail "config: fragments not met by '$c' accepted"
+	[ ! -e c2.out ] || fail "config: output left behind for '$c'"
+done
+grep -q "base.fragment: '# CONFIG_C is not set' is not in the resulting .config" log5 || { cat log5; fail "config: no clear error"; }
+echo "kbuild.sh modules: list form, stale list, directory form (stripped, empty), linked tree; config: unused inputs, fragments against .config; vmlinux: kernels before 6.15"

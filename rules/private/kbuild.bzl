@@ -311,6 +311,7 @@ def _kernel_build_impl(ctx):
         [config.config],
         [vmlinux.dirname, tree.path, config.config.path],
         config.make_args,
+        env = {"KBUILD_PLACEHOLDER": ctx.attr.placeholder},
         source = config.source,
         unused = name + "/vmlinux.unused",
     )
@@ -400,7 +401,10 @@ With `strip_modules` the modules are stripped with kbuild's `$(STRIP)
 the proofs cover what is installed; the unstripped modules, with the same
 build IDs, are the output group `unstripped_modules`, for debug packages.
 It must agree with the configuration's `CONFIG_MODULE_INSTALL_STRIP`, which
-`make modules_install` follows: the action fails otherwise.""",
+`make modules_install` follows: the action fails otherwise.
+
+Kernels before 6.15 link no `vmlinux.unstripped`: build them with
+`placeholder = "vmlinux"`.""",
     attrs = dict(_KBUILD_ATTR, **{
         "config": attr.label(
             mandatory = True,
@@ -409,6 +413,14 @@ It must agree with the configuration's `CONFIG_MODULE_INSTALL_STRIP`, which
         ),
         "modules": attr.string_list(
             doc = "Optional: the in-tree modules, as paths below the tree ending in `.ko`, in modules.order order, to get one output file per module. Empty (the default): the modules are those of kbuild's modules.order, as one directory.",
+        ),
+        "placeholder": attr.string(
+            default = "vmlinux.unstripped",
+            values = ["vmlinux.unstripped", "vmlinux"],
+            doc = """Which of kbuild's files is the placeholder, the output `vmlinux.unstripped`:
+`vmlinux.unstripped` (6.15 and later), or `vmlinux` for kernels before
+6.15, which link none (kbuild's vmlinux, already post-linked). The action
+fails if the kernel's kbuild does not match.""",
         ),
         "strip_modules": attr.bool(
             doc = "Strip the modules (`--strip-debug`) before hashing; external modules built against this kernel too.",

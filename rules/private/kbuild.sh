@@ -31,7 +31,9 @@
 # stripped modules; KBUILD_MODULES_FROM_ORDER when `modules` takes its
 # MODULEs from kbuild's modules.order instead of checking them against it;
 # KBUILD_LINK_LIST, vmlinux's unused list, for the actions after it: those
-# files of a .srcs tree are linked, not copied (files_tree).
+# files of a .srcs tree are linked, not copied (files_tree);
+# KBUILD_PLACEHOLDER, what `vmlinux` hands on as vmlinux.unstripped:
+# vmlinux.unstripped (the default, 6.15 and later) or vmlinux (before 6.15).
 set -euo pipefail
 
 T_SOURCE=@1767225600 # 2026-01-01T00:00:00Z
@@ -313,10 +315,19 @@ vmlinux)
 	unpack_source "$1"
 	cp "$2" "$src/.config"
 	kmake vmlinux modules_prepare >&2
-	[ -f "$src/vmlinux.unstripped" ] ||
-		die "kbuild linked vmlinux but no vmlinux.unstripped: kernels before 6.15 have none, and these rules need it as the placeholder; build them with kbuild/module-hashes.mk"
+	# Before 6.15 kbuild's vmlinux, already post-linked, is the placeholder:
+	# KBUILD_PLACEHOLDER=vmlinux. It goes out as vmlinux.unstripped either way.
+	placeholder=$src/vmlinux.unstripped
+	if [ "${KBUILD_PLACEHOLDER:-vmlinux.unstripped}" = vmlinux ]; then
+		[ ! -e "$placeholder" ] ||
+			die "placeholder = \"vmlinux\" but kbuild linked vmlinux.unstripped (6.15 or later): use the default placeholder"
+		placeholder=$src/vmlinux
+	fi
+	[ -f "$placeholder" ] ||
+		die "kbuild linked vmlinux but no vmlinux.unstripped: kernels before 6.15 have none; set kernel_build(placeholder = \"vmlinux\")"
 	mkdir -p "$out"
-	cp "$src/vmlinux.unstripped" "$src/System.map" "$src/include/config/kernel.release" \
+	cp "$placeholder" "$out/vmlinux.unstripped"
+	cp "$src/System.map" "$src/include/config/kernel.release" \
 		"$src/modules.builtin" "$src/modules.builtin.modinfo" "$out/"
 	unused "$src"
 	pack_state "$out/state.tar.zst"

@@ -20,6 +20,15 @@
 #  - is refused for a tarball, which names no files;
 #  - given to `modules` (KBUILD_LINK_LIST), its files are links in the tree,
 #    every other file a copy.
+# vmlinux: the stand-in links vmlinux, and vmlinux.unstripped too as 6.15
+# and later do (FAKE_UNSTRIPPED):
+#  - 6.15 and later: kbuild's vmlinux.unstripped goes out, with System.map,
+#    kernel.release, modules.builtin(.modinfo) and the state;
+#  - before 6.15: an error naming kernel_build(placeholder = "vmlinux"), and
+#    no output; with KBUILD_PLACEHOLDER=vmlinux, kbuild's vmlinux goes out as
+#    vmlinux.unstripped and stays vmlinux in the state;
+#  - KBUILD_PLACEHOLDER=vmlinux when kbuild linked vmlinux.unstripped: an
+#    error, and no output.
 set -euo pipefail
 kbuild=$(realpath "$1")
 t=$(mktemp -d "${TEST_TMPDIR:-/tmp}/kbuild-test.XXXXXX")
@@ -27,7 +36,7 @@ cd "$t"
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 # The stand-in tools: make -C DIR ... modules | tinyconfig | olddefconfig |
-# run-command, and a strip that marks its output.
+# run-command | vmlinux, and a strip that marks its output.
 mkdir bin
 cat >bin/make <<'MAKE'
 #!/usr/bin/env bash
@@ -68,7 +77,21 @@ lib/used.o: \$(deps_lib/used.o)
 CMD
 		;;
 	KBUILD_RUN_COMMAND=*) echo "$(dirname "$0")/strip" ;;
-	vmlinux) echo "vmlinux, linked by kbuild before 6.15" >"$dir/vmlinux" ;;
+	vmlinux)
+		# Before 6.15 kbuild links vmlinux alone; FAKE_UNSTRIPPED: as 6.15
+		# and later, vmlinux.unstripped too.
+		if [ -n "${FAKE_UNSTRIPPED:-}" ]; then
+			echo "vmlinux.unstripped, linked by kbuild 6.15" >"$dir/vmlinux.unstripped"
+			echo "vmlinux, made by kbuild 6.15 from vmlinux.unstripped" >"$dir/vmlinux"
+		else
+			echo "vmlinux, linked by kbuild before 6.15" >"$dir/vmlinux"
+		fi
+		mkdir -p "$dir/include/config"
+		echo "System.map" >"$dir/System.map"
+		echo "6.12.0-test" >"$dir/include/config/kernel.release"
+		echo "kernel/lib/builtin.ko" >"$dir/modules.builtin"
+		echo "builtin.modinfo" >"$dir/modules.builtin.modinfo"
+		;;
 	esac
 	shift
 done
@@ -177,12 +200,46 @@ done
 	fail "an unused list for a tarball"
 grep -q "without a .srcs manifest" log2 || { cat log2; fail "tarball: no error"; }
 
-# vmlinux, from a kernel whose kbuild links no vmlinux.unstripped (before
-# 6.15): an error that says so, and no output.
+# vmlinux from 6.15 and later: kbuild's vmlinux.unstripped goes out, and
+# the state holds the tree's files.
+FAKE_UNSTRIPPED=1 bash "$kbuild" vmlinux new.out source.tar.zst state/.config >log3 2>&1 ||
+	{ cat log3; fail "vmlinux, 6.15"; }
+[ "$(cat new.out/vmlinux.unstripped)" = "vmlinux.unstripped, linked by kbuild 6.15" ] || fail "vmlinux, 6.15: vmlinux.unstripped"
+for f in System.map kernel.release modules.builtin modules.builtin.modinfo state.tar.zst; do
+	[ -s "new.out/$f" ] || fail "vmlinux, 6.15: no $f"
+done
+[ "$(zstd -q -dc <new.out/state.tar.zst | tar -xOf - vmlinux.unstripped)" = "vmlinux.unstripped, linked by kbuild 6.15" ] ||
+	fail "vmlinux, 6.15: state"
+# Before 6.15 (no vmlinux.unstripped), by default: an error that names the
+# setting, and no output.
 ! bash "$kbuild" vmlinux old.out source.tar.zst state/.config >log3 2>&1 ||
 	fail "vmlinux without vmlinux.unstripped"
 grep -q "no vmlinux.unstripped: kernels before 6.15" log3 || { cat log3; fail "vmlinux: no clear error"; }
+grep -qF 'set kernel_build(placeholder = "vmlinux")' log3 || { cat log3; fail "vmlinux: the error names no placeholder"; }
 [ ! -e old.out ] || fail "vmlinux: output left behind"
+# Before 6.15 with KBUILD_PLACEHOLDER=vmlinux: kbuild's vmlinux goes out as
+# vmlinux.unstripped, and stays vmlinux in the state (the image action
+# replaces it with the final one).
+KBUILD_PLACEHOLDER=vmlinux bash "$kbuild" vmlinux old.out source.tar.zst state/.config >log3 2>&1 ||
+	{ cat log3; fail "vmlinux, placeholder vmlinux"; }
+[ "$(cat old.out/vmlinux.unstripped)" = "vmlinux, linked by kbuild before 6.15" ] ||
+	fail "placeholder vmlinux: vmlinux.unstripped is not kbuild's vmlinux"
+[ "$(cat old.out/kernel.release)" = 6.12.0-test ] && [ "$(cat old.out/System.map)" = System.map ] &&
+	[ "$(cat old.out/modules.builtin)" = kernel/lib/builtin.ko ] && [ "$(cat old.out/modules.builtin.modinfo)" = builtin.modinfo ] ||
+	fail "placeholder vmlinux: kbuild's other files"
+(cd old.out && find . -type f | LC_ALL=C sort | tr '\n' ' ') >old.files
+[ "$(cat old.files)" = "./System.map ./kernel.release ./modules.builtin ./modules.builtin.modinfo ./state.tar.zst ./vmlinux.unstripped " ] ||
+	fail "placeholder vmlinux: $(cat old.files)"
+zstd -q -dc <old.out/state.tar.zst | tar -tf - >old.state
+grep -qx vmlinux old.state && ! grep -q vmlinux.unstripped old.state || fail "placeholder vmlinux: state: $(cat old.state)"
+[ "$(zstd -q -dc <old.out/state.tar.zst | tar -xOf - vmlinux)" = "vmlinux, linked by kbuild before 6.15" ] ||
+	fail "placeholder vmlinux: state's vmlinux"
+# KBUILD_PLACEHOLDER=vmlinux on 6.15 and later, which links
+# vmlinux.unstripped: an error, and no output.
+! FAKE_UNSTRIPPED=1 KBUILD_PLACEHOLDER=vmlinux bash "$kbuild" vmlinux both.out source.tar.zst state/.config >log3 2>&1 ||
+	fail "placeholder vmlinux with a vmlinux.unstripped accepted"
+grep -qF 'placeholder = "vmlinux" but kbuild linked vmlinux.unstripped' log3 || { cat log3; fail "placeholder vmlinux, 6.15: no clear error"; }
+[ ! -e both.out ] || fail "placeholder vmlinux, 6.15: output left behind"
 # config's check of the fragments against the resulting .config: an option
 # as the last fragment that names it sets it; "is not set" holds for an
 # option olddefconfig left out, not for one it turned on.
@@ -202,4 +259,4 @@ for c in 'CONFIG_A=y' 'CONFIG_A=m CONFIG_B=y' 'CONFIG_A=m CONFIG_C=y'; do
 	[ ! -e c2.out ] || fail "config: output left behind for '$c'"
 done
 grep -q "base.fragment: '# CONFIG_C is not set' is not in the resulting .config" log5 || { cat log5; fail "config: no clear error"; }
-echo "kbuild.sh modules: list form, stale list, directory form (stripped, empty), linked tree; config: unused inputs, fragments against .config; vmlinux: kernels before 6.15"
+echo "kbuild.sh modules: list form, stale list, directory form (stripped, empty), linked tree; config: unused inputs, fragments against .config; vmlinux: 6.15, before 6.15 (error, placeholder vmlinux), placeholder vmlinux on 6.15"

@@ -233,3 +233,23 @@ def _set_dir_test_impl(ctx):
     return analysistest.end(env)
 
 set_dir_test = analysistest.make(_set_dir_test_impl)
+
+def _action_env_test_impl(ctx):
+    """Each action of `mnemonics` (one per mnemonic) has `env` in its environment."""
+    env = analysistest.begin(ctx)
+    actions = analysistest.target_actions(env)
+    for mnemonic in ctx.attr.mnemonics:
+        found = [a for a in actions if a.mnemonic == mnemonic]
+        asserts.equals(env, 1, len(found), "%s actions" % mnemonic)
+        for a in found:
+            for key, want in ctx.attr.env.items():
+                asserts.equals(env, want, a.env.get(key), "%s's %s" % (mnemonic, key))
+    return analysistest.end(env)
+
+action_env_test = analysistest.make(
+    _action_env_test_impl,
+    attrs = {
+        "env": attr.string_dict(doc = "Variables and the values the actions must give them."),
+        "mnemonics": attr.string_list(doc = "The actions to check, by mnemonic."),
+    },
+)

@@ -419,8 +419,9 @@ Kernels before 6.15 link no `vmlinux.unstripped`: build them with
             values = ["vmlinux.unstripped", "vmlinux"],
             doc = """Which of kbuild's files is the placeholder, the output `vmlinux.unstripped`:
 `vmlinux.unstripped` (6.15 and later), or `vmlinux` for kernels before
-6.15, which link none (kbuild's vmlinux, already post-linked). The action
-fails if the kernel's kbuild does not match.""",
+6.15, which link none (kbuild's vmlinux, already post-linked: the root goes
+in with `kernel_vmlinux(root_only = True)`). The action fails if the
+kernel's kbuild does not match.""",
         ),
         "strip_modules": attr.bool(
             doc = "Strip the modules (`--strip-debug`) before hashing; external modules built against this kernel too.",

@@ -324,7 +324,7 @@ vmlinux)
 		placeholder=$src/vmlinux
 	fi
 	[ -f "$placeholder" ] ||
-		die "kbuild linked vmlinux but no vmlinux.unstripped: kernels before 6.15 have none; set kernel_build(placeholder = \"vmlinux\")"
+		die "kbuild linked vmlinux but no vmlinux.unstripped: kernels before 6.15 have none; set kernel_build(placeholder = \"vmlinux\") (and kernel_vmlinux(root_only = True))"
 	mkdir -p "$out"
 	cp "$placeholder" "$out/vmlinux.unstripped"
 	cp "$src/System.map" "$src/include/config/kernel.release" \

@@ -9,13 +9,21 @@ def _kernel_vmlinux_impl(ctx):
     out = ctx.actions.declare_file(ctx.attr.out or ctx.label.name)
 
     args = ctx.actions.args()
-    args.add("finalize")
-    args.add("--root-bin", hashes.root)
-    if ctx.attr.keep_modinfo:
-        args.add("--keep-modinfo")
-    if ctx.attr.keep_relocs:
-        args.add("--keep-relocs")
-    args.add_all(ctx.attr.strip_symbols, before_each = "--strip-symbol")
+    if ctx.attr.root_only:
+        # Before 6.15 the placeholder is kbuild's vmlinux, already post-linked:
+        # the root alone goes in, as objcopy --update-section would write it.
+        ignored = [a for a in ["keep_modinfo", "keep_relocs", "strip_symbols"] if getattr(ctx.attr, a)]
+        if ignored:
+            fail("root_only writes the root alone: {} would be ignored".format(", ".join(ignored)))
+        args.add_all(["section", "update", "--in-place", ".module_hashes", hashes.root])
+    else:
+        args.add("finalize")
+        args.add("--root-bin", hashes.root)
+        if ctx.attr.keep_modinfo:
+            args.add("--keep-modinfo")
+        if ctx.attr.keep_relocs:
+            args.add("--keep-relocs")
+        args.add_all(ctx.attr.strip_symbols, before_each = "--strip-symbol")
     args.add(unstripped)
     args.add(out)
     ctx.actions.run(
@@ -41,7 +49,11 @@ kernel_vmlinux = rule(
 
 Removes `.modinfo` and the `.rel*` sections (not `.rel*.dyn`), strips unneeded
 `__mod_device_table__*` symbols and writes the root of `hashes` into the
-`.module_hashes` placeholder, in one pass, as kbuild's objcopy steps do.""",
+`.module_hashes` placeholder, in one pass, as kbuild's objcopy steps do.
+
+Kernels before 6.15 (`kernel_build(placeholder = "vmlinux")`) need
+`root_only`: their placeholder is kbuild's vmlinux, already post-linked, and
+only the root is written (`modhashes section update`).""",
     attrs = {
         "hashes": attr.label(
             mandatory = True,
@@ -59,6 +71,10 @@ Removes `.modinfo` and the `.rel*` sections (not `.rel*.dyn`), strips unneeded
         "out": attr.string(
             default = "",
             doc = "Output file name. Default: the target's name.",
+        ),
+        "root_only": attr.bool(
+            default = False,
+            doc = "Write the root alone (`modhashes section update`), for `kernel_build(placeholder = \"vmlinux\")`: kernels before 6.15. Exclusive with `keep_modinfo`, `keep_relocs` and `strip_symbols`.",
         ),
         "strip_symbols": attr.string_list(
             default = [],

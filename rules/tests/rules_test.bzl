@@ -1,7 +1,7 @@
 """Analysis tests of the rules: providers, actions and refusals."""
 
 load("@bazel_skylib//lib:unittest.bzl", "analysistest", "asserts")
-load("//rules:defs.bzl", "KernelBuildInfo", "KernelModulesInfo", "ModuleHashesInfo")
+load("//rules:defs.bzl", "KernelBuildInfo", "KernelImageInfo", "KernelModulesInfo", "ModuleHashesInfo")
 
 def _modules_test_impl(ctx):
     env = analysistest.begin(ctx)
@@ -251,5 +251,25 @@ action_env_test = analysistest.make(
     attrs = {
         "env": attr.string_dict(doc = "Variables and the values the actions must give them."),
         "mnemonics": attr.string_list(doc = "The actions to check, by mnemonic."),
+    },
+)
+
+def _vmlinux_args_test_impl(ctx):
+    """kernel_vmlinux's one action runs modhashes with `argv` exactly."""
+    env = analysistest.begin(ctx)
+    info = analysistest.target_under_test(env)[KernelImageInfo]
+    actions = [a for a in analysistest.target_actions(env) if a.mnemonic == "ModHashesFinalize"]
+    asserts.equals(env, 1, len(actions))
+    if not actions:
+        return analysistest.end(env)
+    paths = {"$IN": info.unstripped.path, "$OUT": info.vmlinux.path, "$ROOT": info.hashes.root.path}
+    asserts.equals(env, [paths.get(a, a) for a in ctx.attr.argv], actions[0].argv[1:])
+    asserts.equals(env, [info.vmlinux.path], [f.path for f in actions[0].outputs.to_list()])
+    return analysistest.end(env)
+
+vmlinux_args_test = analysistest.make(
+    _vmlinux_args_test_impl,
+    attrs = {
+        "argv": attr.string_list(doc = "modhashes' arguments; $ROOT, $IN and $OUT stand for the root, the placeholder and the output."),
     },
 )

@@ -210,6 +210,8 @@ def _kernel_config_impl(ctx):
         make_args.append("ARCH=" + ctx.attr.arch)
     if ctx.attr.cross_compile:
         make_args.append("CROSS_COMPILE=" + ctx.attr.cross_compile)
+    if ctx.attr.llvm:
+        make_args.append("LLVM=1")
     _run_kbuild(
         ctx,
         "KernelConfig",
@@ -249,6 +251,10 @@ are not met).""",
         "fragments": attr.label_list(
             allow_files = True,
             doc = "Configuration fragments (`CONFIG_X=y` lines), merged in this order.",
+        ),
+        "llvm": attr.bool(
+            default = False,
+            doc = "Build with clang and lld (`LLVM=1`), as Android's GKI kernels are; every kbuild action of this configuration does.",
         ),
         "source": attr.label(
             mandatory = True,

@@ -25,8 +25,8 @@
 # files themselves, which the action copies and patches; then
 # KBUILD_UNUSED_OUT, if set, gets the files of the list the action did not
 # read (Bazel's unused_inputs_list): see write_unused.
-# Environment, from the rule: KBUILD_MAKE_ARGS (ARCH=..., CROSS_COMPILE=...),
-# KBUILD_BUILD_TIMESTAMP, KBUILD_BUILD_USER, KBUILD_BUILD_HOST,
+# Environment, from the rule: KBUILD_MAKE_ARGS (ARCH=..., CROSS_COMPILE=...,
+# LLVM=1), KBUILD_BUILD_TIMESTAMP, KBUILD_BUILD_USER, KBUILD_BUILD_HOST,
 # KBUILD_BUILD_VERSION; KBUILD_STRIP_MODULES and KBUILD_UNSTRIPPED_OUT for
 # stripped modules; KBUILD_MODULES_FROM_ORDER when `modules` takes its
 # MODULEs from kbuild's modules.order instead of checking them against it;

@@ -15,7 +15,7 @@ def _kernel_vmlinux_impl(ctx):
         ignored = [a for a in ["keep_modinfo", "keep_relocs", "strip_symbols"] if getattr(ctx.attr, a)]
         if ignored:
             fail("root_only writes the root alone: {} would be ignored".format(", ".join(ignored)))
-        args.add_all(["section", "update", "--in-place", ".module_hashes", hashes.root])
+        args.add_all(["section", "update", ".module_hashes", hashes.root])
     else:
         args.add("finalize")
         args.add("--root-bin", hashes.root)

@@ -56,8 +56,12 @@ need_packages() {
 	done
 	[ ${#missing[@]} -gt 0 ] || return 0
 	echo "installing: ${missing[*]}"
-	apt-get update -q >/dev/null
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+	# One apt at a time: .ci/run runs cross.sh and lts.sh side by side.
+	(
+		flock 9
+		apt-get update -q >/dev/null
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+	) 9>/var/lock/modhashes-apt.lock
 }
 
 same=1

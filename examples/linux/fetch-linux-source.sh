@@ -12,7 +12,8 @@
 # the system's apt configuration and lists are left alone.  A suite named
 # *-security (bookworm-security: linux-source-6.12) is looked up on Debian's
 # security archive, $APT_MIRROR_SECURITY, by default the mirror's URL with
-# -security appended (http://deb.debian.org/debian-security).
+# -security appended (http://deb.debian.org/debian-security).  Fetches into
+# the same DEST wait for each other.
 set -euo pipefail
 
 ver=${1:?usage: fetch-linux-source.sh VERSION DEST}
@@ -23,6 +24,10 @@ suites=${APT_SUITES:-"sid trixie-backports"}
 tree=$dest/linux-source-$ver
 stamp=$dest/.linux-source-$ver.unpacked
 tarball=$dest/linux-source-$ver.tar.xz
+# Scripts running side by side may share DEST: one fetch at a time.
+mkdir -p "$dest"
+exec 9>"$dest/.linux-source-$ver.lock"
+flock 9
 if [ -f "$tree/Makefile" ] && [ -f "$stamp" ] && [ -f "$tarball" ]; then
 	echo "$tree"
 	exit 0

@@ -9,6 +9,8 @@
 # need_packages PKG...: installs the Debian packages that are missing.
 # kbuild_env, kbuild_vars SRC MODHASHES: the environment and make variables
 #   of e2e.sh's Make builds of a tree built in place at SRC.
+# incremental NAME TREE LOG MAKE...: the incremental builds of a tree built
+#   in place, by the command MAKE...: see below.
 # same_row NAME FILE_A FILE_B [WHO_B]: one row of a table of sha256 digests,
 #   "yes" where the two files are identical; clears $same where not.
 # boot_check NAME LOG VERIFY_JSON CASES QEMU ARG...: boots QEMU (a machine,
@@ -62,6 +64,53 @@ need_packages() {
 		apt-get update -q >/dev/null
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 	) 9>/var/lock/modhashes-apt.lock
+}
+
+# A make changes no file when nothing changed; after touching one module's
+# source, only that module, the tree, vmlinux and the boot image (and
+# kbuild's and the driver's bookkeeping of them) are written again; the make
+# after that changes nothing again. Written means a newer ctime: the driver
+# sets vmlinux's mtime back. INCR_IGNORE: a file name kbuild writes on every
+# make (6.12, 6.1: .missing-syscalls.d).
+incremental() {
+	local name=$1 src=$2 log=$3 stamp changed module=lib/test_hexdump want f ok=1 ignore=()
+	shift 3
+	stamp=$(mktemp "$src/../.stamp.XXXXXX")
+	[ -z "${INCR_IGNORE:-}" ] || ignore=(! -name "$INCR_IGNORE")
+	written() { (cd "$src" && find . -cnewer "$stamp" -type f "${ignore[@]}" | sed 's|^\./||' | sort); }
+	"$@" > "$log" 2>&1 || { tail -20 "$log"; die "$name: make failed"; }
+	changed=$(written)
+	if [ -z "$changed" ]; then pass "$name: make again changes nothing"
+	else fail "$name: make again changed: $(echo $changed)"; fi
+
+	touch "$stamp" "$src/$module.c"
+	"$@" > "$log" 2>&1 || { tail -20 "$log"; die "$name: make failed"; }
+	changed=$(written)
+	echo "$name: written after touching $module.c:"
+	echo "$changed" | sed 's/^/    /'
+	for want in "$module.ko" .module_hashes.bin vmlinux arch/x86/boot/bzImage; do
+		echo "$changed" | grep -qx -- "$want" || { echo "    missing: $want"; ok=0; }
+	done
+	for f in $changed; do
+		case $f in
+		"$module".* | "$(dirname "$module")/.$(basename "$module")".* | lib/*.merkle) ;;
+		.module_hashes.bin | ..module_hashes.bin.cmd | .module_hashes.stamp | ..module_hashes.stamp.cmd) ;;
+		.module_hashes.linked) ;; # the driver before 6.15: the mtime of kbuild's vmlinux
+		vmlinux | .vmlinux.cmd | arch/x86/boot/* | arch/x86/boot/compressed/*) ;;
+		modules.order | */modules.order | .modules.order.cmd | */.modules.order.cmd) ;;
+		Module.symvers | .Module.symvers.cmd) ;;
+		*) echo "    unexpected: $f"; ok=0 ;;
+		esac
+	done
+	if [ $ok = 1 ]; then pass "$name: touching $module.c rebuilds that module, the tree, vmlinux and bzImage only"
+	else fail "$name: touching $module.c rebuilt the wrong set"; fi
+
+	touch "$stamp"
+	"$@" > "$log" 2>&1 || { tail -20 "$log"; die "$name: make failed"; }
+	changed=$(written)
+	if [ -z "$changed" ]; then pass "$name: and make after that changes nothing"
+	else fail "$name: make after the rebuild changed: $(echo $changed)"; fi
+	rm -f "$stamp"
 }
 
 same=1

@@ -9,6 +9,9 @@
 # need_packages PKG...: installs the Debian packages that are missing.
 # kbuild_env, kbuild_vars SRC MODHASHES: the environment and make variables
 #   of e2e.sh's Make builds of a tree built in place at SRC.
+# same_btf NAME LINKED FINAL DIR: FINAL, the vmlinux with the root, carries
+#   the .BTF of LINKED, the vmlinux the modules' BTF was made against
+#   (dumped into DIR with $mh, modhashes).
 # incremental NAME TREE LOG MAKE...: the incremental builds of a tree built
 #   in place, by the command MAKE...: see below.
 # same_row NAME FILE_A FILE_B [WHO_B]: one row of a table of sha256 digests,
@@ -64,6 +67,18 @@ need_packages() {
 		apt-get update -q >/dev/null
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 	) 9>/var/lock/modhashes-apt.lock
+}
+
+same_btf() {
+	local name=$1 linked=$2 final=$3 dir=$4
+	mkdir -p "$dir"
+	"$mh" section dump .BTF "$linked" "$dir/unstripped"
+	"$mh" section dump .BTF "$final" "$dir/final"
+	if cmp -s "$dir/unstripped" "$dir/final" && [ -s "$dir/final" ]; then
+		pass "$name: vmlinux has the .BTF of $(basename "$linked") ($(stat -c %s "$dir/final") bytes)"
+	else
+		fail "$name: the .BTF of vmlinux differs from that of $(basename "$linked")"
+	fi
 }
 
 # A make changes no file when nothing changed; after touching one module's

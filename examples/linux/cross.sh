@@ -243,13 +243,7 @@ check_arch() { # ARCH
 	mkdir -p "$btf"
 	linked=$out/vmlinux.unstripped
 	[ "${how[$a]}" = intree ] || linked=$work/$a/vmlinux.linked
-	"$mh" section dump .BTF "$linked" "$btf/unstripped"
-	"$mh" section dump .BTF "$out/vmlinux" "$btf/final"
-	if cmp -s "$btf/unstripped" "$btf/final" && [ -s "$btf/final" ]; then
-		pass "$a: vmlinux has the .BTF of $(basename "$linked") ($(stat -c %s "$btf/final") bytes)"
-	else
-		fail "$a: the .BTF of vmlinux differs from that of $(basename "$linked")"
-	fi
+	same_btf "$a" "$linked" "$out/vmlinux" "$btf"
 	if [ "${how[$a]}" = driver ]; then
 		# Of what the kernel loads, the driver changes the root alone, and
 		# loads what llvm-objcopy --update-section would (kbuild/README.md

@@ -147,15 +147,7 @@ fi
 # The module BTF is generated against vmlinux.unstripped (A) or kbuild's own
 # vmlinux (B): the final vmlinux must carry the same .BTF.
 phase "BTF of the final vmlinux"
-btf=$work/btf
-mkdir -p "$btf"
-"$mh" section dump .BTF "$srcA/vmlinux.unstripped" "$btf/unstripped"
-"$mh" section dump .BTF "$srcA/vmlinux" "$btf/final"
-if cmp -s "$btf/unstripped" "$btf/final" && [ -s "$btf/final" ]; then
-	pass "vmlinux has the .BTF of vmlinux.unstripped ($(stat -c %s "$btf/final") bytes)"
-else
-	fail "the .BTF of vmlinux differs from that of vmlinux.unstripped"
-fi
+same_btf A "$srcA/vmlinux.unstripped" "$srcA/vmlinux" "$work/btf"
 
 phase "incremental A"
 incremental A "$srcA" "$work/incr.log" makeA -j"$jobs"

@@ -151,20 +151,12 @@ done
 fi
 
 check_version() { # VERSION
-	local v=$1 a b btf release modA modB table n m ir
+	local v=$1 a b release modA modB table n m ir
 	a=$(srcA "$v")
 	b=$(srcB "$v")
 
 	phase "$v: BTF of the final vmlinux"
-	btf=$work/$v/btf
-	mkdir -p "$btf"
-	"$mh" section dump .BTF "$a/vmlinux.unstripped" "$btf/unstripped"
-	"$mh" section dump .BTF "$a/vmlinux" "$btf/final"
-	if cmp -s "$btf/unstripped" "$btf/final" && [ -s "$btf/final" ]; then
-		pass "$v: vmlinux has the .BTF of vmlinux.unstripped ($(stat -c %s "$btf/final") bytes)"
-	else
-		fail "$v: the .BTF of vmlinux differs from that of vmlinux.unstripped"
-	fi
+	same_btf "$v" "$a/vmlinux.unstripped" "$a/vmlinux" "$work/$v/btf"
 
 	phase "$v: incremental A"
 	INCR_IGNORE=.missing-syscalls.d incremental "$v A" "$a" "$work/$v/incrA.log" kmake "$v" A -j"$jobs"

@@ -134,8 +134,16 @@ side_by_side A
 # The outputs compared between A and B.
 outputs=(vmlinux arch/x86/boot/bzImage System.map .module_hashes.bin)
 
+# install_modules VERSION A|B: modules_install into WORKDIR/VERSION/rootA or rootB.
+install_modules() {
+	kmake "$1" "$2" modules_install INSTALL_MOD_PATH="$work/$1/root$2" > "$work/$1/install$2.log" 2>&1 ||
+		{ cat "$work/$1/install$2.log"; die "$1: modules_install $2 failed"; }
+}
+# modules VERSION: each module of modules.order, without .o or .ko.
+modules() { sed 's/\.k\?o$//' "$(tree "$1")/modules.order"; }
+
 check_a() { # VERSION
-	local v=$1 src release n
+	local v=$1 src release n f
 	src=$(tree "$v")
 	phase "$v A: BTF of the final vmlinux"
 	same_btf "$v A" "$src/vmlinux.unstripped" "$src/vmlinux" "$work/$v/btf"
@@ -143,8 +151,7 @@ check_a() { # VERSION
 	INCR_IGNORE=.missing-syscalls.d incremental "$v A" "$src" "$work/$v/incrA.log" kmake "$v" A -j"$jobs"
 
 	phase "$v A: modules_install"
-	kmake "$v" A modules_install INSTALL_MOD_PATH="$work/$v/rootA" > "$work/$v/installA.log" 2>&1 ||
-		{ cat "$work/$v/installA.log"; die "$v: modules_install A failed"; }
+	install_modules "$v" A
 	release=$(cat "$src/include/config/kernel.release")
 	n=$(find "$work/$v/rootA/lib/modules/$release/kernel" -name '*.ko*' -type f | wc -l)
 	if [ "$n" = "$(grep -c . "$src/modules.order")" ] &&
@@ -153,7 +160,6 @@ check_a() { # VERSION
 	else
 		cat "$work/$v/verify-installed.txt"; fail "$v A: $n modules installed, or modhashes verify rejects some"
 	fi
-	local f
 	mkdir -p "$work/$v/a"
 	for f in "${outputs[@]}"; do cp "$src/$f" "$work/$v/a/"; done
 }
@@ -167,7 +173,7 @@ to_b() { # VERSION
 		patch -d "$src" -p1 -R -s -F0 --no-backup-if-mismatch < "$p"
 	done
 	(cd "$src" && rm -f vmlinux vmlinux.unstripped .module_hashes.* ..module_hashes.* arch/x86/boot/bzImage \
-		$(sed 's/\.[ko]*$//' modules.order | sed 's/$/.ko/; p; s/$/.stripped/; p; s/\.ko\.stripped$/.merkle/'))
+		$(modules "$v" | sed 's/$/.ko/; p; s/$/.stripped/; p; s/\.ko\.stripped$/.merkle/'))
 }
 
 check_b() { # VERSION
@@ -175,7 +181,7 @@ check_b() { # VERSION
 	src=$(tree "$v")
 	# Everything to_b removed was made again; vmlinux.unstripped, which
 	# unmodified kbuild has no rule for, was not.
-	for f in "${outputs[@]}" $(sed 's/\.[ko]*$//' "$src/modules.order" | sed 's/$/.ko/; p; s/\.ko$/.merkle/'); do
+	for f in "${outputs[@]}" $(modules "$v" | sed 's/$/.ko/; p; s/\.ko$/.merkle/'); do
 		[ -f "$src/$f" ] || missing+=" $f"
 	done
 	if [ -z "$missing" ] && [ ! -e "$src/vmlinux.unstripped" ]; then
@@ -187,8 +193,7 @@ check_b() { # VERSION
 	INCR_IGNORE=.missing-syscalls.d incremental "$v B" "$src" "$work/$v/incrB.log" kmake "$v" B -j"$jobs"
 
 	phase "$v B: modules_install"
-	kmake "$v" B modules_install INSTALL_MOD_PATH="$work/$v/rootB" > "$work/$v/installB.log" 2>&1 ||
-		{ cat "$work/$v/installB.log"; die "$v: modules_install B failed"; }
+	install_modules "$v" B
 	release=$(cat "$src/include/config/kernel.release")
 	modA=$work/$v/rootA/lib/modules/$release
 	modB=$work/$v/rootB/lib/modules/$release

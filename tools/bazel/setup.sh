@@ -43,6 +43,7 @@ CHROOT_PACKAGES=(
 	zstd xz-utils
 	# kbuild's host toolchain (rules/private/kbuild.bzl)
 	make bc flex bison libelf-dev libssl-dev dwarves kmod cpio patch binutils
+	clang lld llvm   # LLVM=1 builds: examples/linux's GKI targets (arm64)
 	# the kernel's package targets (make bindeb-pkg, binrpm-pkg) in examples/linux/e2e.sh
 	dpkg-dev debhelper rsync libdw-dev rpm
 	# the Go tests' cross ELF cases (tools/elfedit/elftest): ELF32/ELF64 in both byte orders

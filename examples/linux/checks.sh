@@ -12,6 +12,10 @@
 # same_btf NAME LINKED FINAL DIR: FINAL, the vmlinux with the root, carries
 #   the .BTF of LINKED, the vmlinux the modules' BTF was made against
 #   (dumped into DIR with $mh, modhashes).
+# like_llvm_objcopy NAME LINKED FINAL ROOT DIR: of what the kernel loads,
+#   FINAL differs from LINKED (a vmlinux of an LLVM=1 build) in the root
+#   alone, and not at all from what llvm-objcopy --update-section writes
+#   with ROOT (.module_hashes.bin), made in DIR.
 # incremental NAME TREE LOG MAKE...: the incremental builds of a tree built
 #   in place, by the command MAKE...: see below.
 # same_row NAME FILE_A FILE_B [WHO_B]: one row of a table of sha256 digests,
@@ -78,6 +82,19 @@ same_btf() {
 		pass "$name: vmlinux has the .BTF of $(basename "$linked") ($(stat -c %s "$dir/final") bytes)"
 	else
 		fail "$name: the .BTF of vmlinux differs from that of $(basename "$linked")"
+	fi
+}
+
+like_llvm_objcopy() {
+	local name=$1 linked=$2 final=$3 root=$4 dir=$5 d1 d2
+	mkdir -p "$dir"
+	llvm-objcopy --update-section .module_hashes="$root" "$linked" "$dir/llvm-objcopy.vmlinux"
+	d1=$(python3 "$checks_here/bootcheck.py" loaded-diff "$linked" "$final") || d1+=" (and more)"
+	d2=$(python3 "$checks_here/bootcheck.py" loaded-diff "$dir/llvm-objcopy.vmlinux" "$final") || d2+=" (and more)"
+	if [ "$d1" = .module_hashes ] && [ -z "$d2" ]; then
+		pass "$name: of the loaded bytes only .module_hashes changed, as llvm-objcopy --update-section writes it"
+	else
+		fail "$name: loaded bytes differ from $(basename "$linked") in: $d1; from llvm-objcopy's in: $d2"
 	fi
 }
 

@@ -4,39 +4,39 @@
 # Module hashes on cross-built kernels, built on this host (Debian 12) and
 # booted under QEMU (TCG):
 #  - arm64 (little-endian): the Android GKI case, Linux 6.12 (Debian's
-#    linux-source-6.12) built with LLVM=1 (bookworm's clang and lld) by the
-#    out-of-tree driver kbuild/module-hashes.mk on unmodified kbuild (the
-#    kernel side of kbuild/patches/linux-6.12 only);
+#    linux-source-6.12) built with LLVM=1 (sid's clang and lld, in the Bazel
+#    chroot) by the Bazel rules: //examples/linux's *_gki targets (the
+#    kernel side of kbuild/patches/linux-6.12 only, kbuild's post-linked
+#    vmlinux as the placeholder, the root written into it);
 #  - s390x (big-endian, relocations kept in vmlinux): Debian's Linux 7.3
 #    with all of kbuild/patches/linux-7.3 (the in-tree kbuild patch), GCC.
 #
 #  1. packages: Debian's cross compilers, clang/lld and QEMU; busybox-static
 #     of each target architecture (fetch-deb.sh, without adding dpkg
-#     architectures);
-#  2. one patched source tree per kernel version; per architecture
-#     tinyconfig + config.fragment + config.<arch>.fragment, built side by
-#     side; modhashes is run through a wrapper whose
+#     architectures); the Bazel chroot (tools/bazel/setup.sh);
+#  2. s390x: one patched source tree, tinyconfig + config.fragment +
+#     config.s390x.fragment, built by make while Bazel builds arm64; modhashes is run through a wrapper whose
 #     PATH holds modhashes alone, so the tree, finalize and install steps
 #     cannot reach a compiler, objcopy or openssl (the wrapper asserts it
-#     and logs each run);
+#     and logs each run; Bazel's actions are bazel.sh's to check);
 #  3. checks per architecture: vmlinux keeps the .BTF of the vmlinux the
 #     modules were linked against (vmlinux.unstripped; on 6.12, kbuild's
-#     own vmlinux, kept before the driver writes the root, which must be the
-#     only bytes that differ); modules_install; `modhashes verify` of the
-#     installed modules;
+#     own vmlinux, the rules' placeholder, whose root must be the only
+#     bytes that differ); modules_install (Bazel's install target on
+#     arm64); `modhashes verify` of the installed modules;
 #     .module_hashes of the final vmlinux holds `levels` in the target's
 #     byte order (raw bytes and `modhashes inspect`); modhashes ran with the
 #     restricted PATH; then the boot of the x86_64 e2e: every in-tree module
 #     loads with enforcement, a flipped byte, another module's proof, an
 #     unsigned module and one stripped after install are refused, `modhashes
 #     verify` predicted every outcome;
-#  4. DKMS beside the tree, on arm64: MODULE_SIG with MODULE_HASHES, no key
+#  4. DKMS beside the tree, on s390x: MODULE_SIG with MODULE_HASHES, no key
 #     made by the build (MODULE_SIG_KEY=""), the certificate of a key made
 #     here in SYSTEM_TRUSTED_KEYS; the out-of-tree module hello/ built
 #     with make M= after the kernel and signed with scripts/sign-file loads
 #     by its PKCS#7 signature under enforcement, unsigned it is refused.
 #
-# Leaves WORKDIR/arm64/Image, WORKDIR/s390x/bzImage and the uncompressed
+# Leaves WORKDIR/arm64/Image.gz, WORKDIR/s390x/bzImage and the uncompressed
 # modules in WORKDIR/<arch>/lib/modules/<release>/.  Needs root for apt-get
 # and Go for modhashes.  WORKDIR (default /var/tmp/modhashes-cross) needs
 # about 6 GB.  JOBS (default: CPUs) is make -j for each build.  LINUX_CACHE
@@ -57,16 +57,17 @@ jobs=${JOBS:-$(nproc)}
 read -ra arches <<< "${CROSS_ARCHES:-arm64 s390x}"
 
 # Per architecture: kernel version, how kbuild is run (intree: plain make
-# with all patches; driver: kbuild/module-hashes.mk, kernel side only),
+# with all patches; driver: kbuild/module-hashes.mk, kernel side only;
+# bazel: the rules, //examples/linux's *_gki targets, the kernel side only),
 # kbuild ARCH, toolchain, boot image, QEMU command line, console, expected
 # byte order.
 declare -A kver=([arm64]=6.12 [s390x]=7.3)
-declare -A how=([arm64]=driver [s390x]=intree)
+declare -A how=([arm64]=bazel [s390x]=intree)
 declare -A karch=([arm64]=arm64 [s390x]=s390)
 declare -A toolchain=([arm64]=LLVM=1 [s390x]=CROSS_COMPILE=s390x-linux-gnu-)
 # binutils of the target, for the initramfs (objcopy) and the checks.
 declare -A cross=([arm64]=llvm- [s390x]=s390x-linux-gnu-)
-declare -A image=([arm64]=arch/arm64/boot/Image [s390x]=arch/s390/boot/bzImage)
+declare -A image=([arm64]=arch/arm64/boot/Image.gz [s390x]=arch/s390/boot/bzImage)
 declare -A qemu=([arm64]="qemu-system-aarch64 -M virt -cpu cortex-a57"
 	[s390x]="qemu-system-s390x -M s390-ccw-virtio")
 declare -A console=([arm64]=ttyAMA0 [s390x]=ttysclp0)
@@ -86,6 +87,13 @@ for a in "${arches[@]}"; do
 	[ -x "${busybox[$a]}" ] || die "no busybox in $d"
 	echo "$a: $(cat "$d/.unpacked")"
 done
+bazel=$repo/tools/bazel/bazel
+bazel_arches=()
+for a in "${arches[@]}"; do [ "${how[$a]}" != bazel ] || bazel_arches+=("$a"); done
+if [ ${#bazel_arches[@]} -gt 0 ]; then
+	bash "$repo/tools/bazel/setup.sh"
+	trap '(cd "$repo" && "$bazel" shutdown 2>/dev/null) || true' EXIT
+fi
 
 phase "modhashes, and a PATH with modhashes alone"
 mkdir -p "$work/bin/restricted"
@@ -129,7 +137,7 @@ if [ ! -f "$dkms/key.pem" ]; then
 fi
 printf '%s\n' CONFIG_MODULE_SIG=y 'CONFIG_MODULE_SIG_KEY=""' CONFIG_MODULE_SIG_SHA256=y \
 	"CONFIG_SYSTEM_TRUSTED_KEYS=\"$dkms/cert.pem\"" > "$dkms/config.fragment"
-declare -A extra_fragment=([arm64]=$dkms/config.fragment [s390x]=/dev/null)
+declare -A extra_fragment=([arm64]=/dev/null [s390x]=$dkms/config.fragment)
 
 declare -A pristine
 for v in $(for a in "${arches[@]}"; do echo "${kver[$a]}"; done | sort -u); do
@@ -142,6 +150,11 @@ for v in $(for a in "${arches[@]}"; do echo "${kver[$a]}"; done | sort -u); do
 		"$here/fetch-linux-source.sh" "$v" "$work/cache-lts") ;;
 	esac
 	echo "${pristine[$v]}"
+done
+# The rules' source: the tarball beside the tree, where MODULE.bazel's
+# local_kernel_archive looks (git ignores it).
+for a in "${bazel_arches[@]}"; do
+	ln -sfn "${pristine[${kver[$a]}]}.tar.xz" "$repo/examples/linux/linux-source-${kver[$a]}.tar.xz"
 done
 srcdir() { echo "$work/src/linux-${kver[$1]}"; }
 
@@ -178,6 +191,7 @@ phase "source trees"
 rm -rf "$work/src" "${arches[@]/#/$work/}" "$work/restricted.log"
 mkdir -p "$work/src"
 for a in "${arches[@]}"; do
+	[ "${how[$a]}" != bazel ] || continue
 	src=$(srcdir "$a")
 	[ ! -d "$src" ] || continue
 	cp -a "${pristine[${kver[$a]}]}" "$src"
@@ -194,8 +208,9 @@ phase "configure"
 for a in "${arches[@]}"; do
 	out=$work/$a/build
 	mkdir -p "$out"
+	[ "${how[$a]}" != bazel ] || continue
 	kmake "$a" -s tinyconfig
-	"$src/scripts/kconfig/merge_config.sh" -m -O "$out" "$out/.config" \
+	"$(srcdir "$a")/scripts/kconfig/merge_config.sh" -m -O "$out" "$out/.config" \
 		"$here/config.fragment" "$here/config.$a.fragment" "${extra_fragment[$a]}" >/dev/null
 	kmake "$a" -s olddefconfig
 	# Every line of both fragments holds, but what the architecture's
@@ -210,11 +225,43 @@ for a in "${arches[@]}"; do
 	pass "$a: configured: $(grep -c '=[ym]$' "$out/.config") options, MODULE_HASHES and MODULE_SIG_FORCE on"
 done
 
-phase "build ${arches[*]} side by side (make -j$jobs each)"
+# bazel_build ARCH: the arch's *_<suffix> targets by Bazel, and an object
+# tree in WORKDIR/ARCH/build of what the checks read: the final vmlinux, the
+# placeholder (WORKDIR/ARCH/vmlinux.linked), the root, modules.order with
+# the stripped modules and their proofs, the release, .config and the image.
+declare -A targets=([arm64]=gki)
+bazel_build() {
+	local a=$1 t=${targets[$1]} bin out=$work/$1/build
+	local labels=("//examples/linux:kernel_gki" "//examples/linux:hashes_gki" "//examples/linux:vmlinux_gki"
+		"//examples/linux:Image_gki" "//examples/linux:install_gki" "//examples/linux:config_gki")
+	[ "$t" = gki ] || die "$a: no Bazel targets"
+	(cd "$repo" && "$bazel" build --config=ci "${labels[@]}") || return 1
+	bin=$(cd "$repo" && "$bazel" info --config=ci bazel-bin 2>/dev/null)/examples/linux
+	rm -rf "$out" "$work/$a/install" && mkdir -p "$out/include/config" "$out/$(dirname "${image[$a]}")"
+	cp "$bin/kernel_$t/vmlinux.unstripped" "$work/$a/vmlinux.linked"
+	cp "$bin/vmlinux_$t/vmlinux" "$out/vmlinux"
+	cp "$bin/hashes_$t.module_hashes.bin" "$out/.module_hashes.bin"
+	cp "$bin/kernel_$t/kernel.release" "$out/include/config/kernel.release"
+	cp "$bin/config_$t/.config" "$out/.config"
+	cp "$bin/Image_$t/$(basename "${image[$a]}")" "$out/${image[$a]}"
+	cp -r "$bin/kernel_${t}_modules/." "$bin/hashes_$t.proofs/." "$out/"
+	cp -r "$bin/install_$t" "$work/$a/install"
+	chmod -R u+w "$out" "$work/$a/install"
+	# The initramfs packer, which a Make build leaves in its object tree.
+	mkdir -p "$out/usr"
+	cc -O2 -o "$out/usr/gen_init_cpio" "${pristine[${kver[$a]}]}/usr/gen_init_cpio.c"
+}
+
+phase "build ${arches[*]} side by side (make -j$jobs each; Bazel for ${bazel_arches[*]:-none})"
 pids=()
 for a in "${arches[@]}"; do
 	(
 		s=$(date +%s)
+		if [ "${how[$a]}" = bazel ]; then
+			bazel_build "$a" > "$work/$a/build.log" 2>&1 || exit 1
+			echo "$a: built (${kver[$a]}, ${toolchain[$a]}, the Bazel rules) in $(($(date +%s) - s))s"
+			exit 0
+		fi
 		if [ "${how[$a]}" = driver ]; then
 			# kbuild alone first, to keep the vmlinux the modules were
 			# linked against: the driver then writes the root into it.
@@ -228,11 +275,11 @@ for a in "${arches[@]}"; do
 done
 i=0
 for a in "${arches[@]}"; do
-	wait "${pids[$i]}" || { tail -40 "$work/$a/build.log"; die "$a: build failed (log: $work/$a/build.log)"; }
+	wait "${pids[$i]}" || { tail -60 "$work/$a/build.log"; die "$a: build failed (log: $work/$a/build.log)"; }
 	i=$((i + 1))
 done
 for a in "${arches[@]}"; do
-	grep -E '^  (MODHASH|BTF \[M\]) ' "$work/$a/build.log" | head -4
+	grep -E '^  (MODHASH|BTF \[M\]) |^INFO: [0-9]+ processes' "$work/$a/build.log" | head -4
 done
 fi
 
@@ -244,25 +291,20 @@ check_arch() { # ARCH
 	linked=$out/vmlinux.unstripped
 	[ "${how[$a]}" = intree ] || linked=$work/$a/vmlinux.linked
 	same_btf "$a" "$linked" "$out/vmlinux" "$btf"
-	if [ "${how[$a]}" = driver ]; then
-		# Of what the kernel loads, the driver changes the root alone, and
-		# loads what llvm-objcopy --update-section would (kbuild/README.md
-		# says how the files differ elsewhere).
-		local d1 d2 oc=$btf/llvm-objcopy.vmlinux
-		llvm-objcopy --update-section .module_hashes="$out/.module_hashes.bin" "$linked" "$oc"
-		d1=$(python3 "$here/bootcheck.py" loaded-diff "$linked" "$out/vmlinux") || d1+=" (and more)"
-		d2=$(python3 "$here/bootcheck.py" loaded-diff "$oc" "$out/vmlinux") || d2+=" (and more)"
-		if [ "$d1" = .module_hashes ] && [ -z "$d2" ]; then
-			pass "$a: of the loaded bytes the driver changed .module_hashes alone, as llvm-objcopy does"
-		else
-			fail "$a: loaded bytes differ from kbuild's vmlinux in: $d1; from llvm-objcopy's in: $d2"
-		fi
-	fi
+	# Of what the kernel loads, kernel_vmlinux(root_only) (and the driver)
+	# change the root alone, as llvm-objcopy would (kbuild/README.md says
+	# how the files differ elsewhere).
+	[ "${how[$a]}" = intree ] ||
+		like_llvm_objcopy "$a (${how[$a]})" "$linked" "$out/vmlinux" "$out/.module_hashes.bin" "$btf"
 
 	phase "$a: modules_install and the boot image"
 	rm -rf "$root/lib"
-	build "$a" modules_install INSTALL_MOD_PATH="$root" > "$root/install.log" 2>&1 ||
-		{ cat "$root/install.log"; die "$a: modules_install failed"; }
+	if [ "${how[$a]}" = bazel ]; then
+		cp -r "$work/$a/install/lib" "$root/"
+	else
+		build "$a" modules_install INSTALL_MOD_PATH="$root" > "$root/install.log" 2>&1 ||
+			{ cat "$root/install.log"; die "$a: modules_install failed"; }
+	fi
 	release=$(cat "$out/include/config/kernel.release")
 	mods=$root/lib/modules/$release
 	cp "$out/${image[$a]}" "$root/"
@@ -275,7 +317,7 @@ check_arch() { # ARCH
 		fail "$a: $mods has $n modules (or compressed ones), modules.order $(grep -c . "$out/modules.order")"
 	fi
 	if "$mh" verify --vmlinux "$out/vmlinux" "$mods/kernel" > "$root/verify-installed.txt"; then
-		pass "$a: modhashes verify: all $(wc -l < "$root/verify-installed.txt") installed modules would load"
+		pass "$a: modhashes verify: all $(grep -c ": OK$" "$root/verify-installed.txt") installed modules would load"
 	else
 		cat "$root/verify-installed.txt"; fail "$a: modhashes verify rejects installed modules"
 	fi
@@ -311,17 +353,19 @@ EOF
 		fail "$a: .module_hashes is not the tree's root in ${order[$a]}-endian order"
 	fi
 
-	phase "$a: modhashes ran with a PATH without compiler, objcopy or openssl"
-	grep -F " in $out:" "$work/restricted.log" | sort | uniq -c
-	local step ok=1
-	local steps="tree finalize install"
-	[ "${how[$a]}" = intree ] || steps="tree section install"
-	for step in $steps; do
-		grep -q "^modhashes $step in $out: PATH=$work/bin/restricted\$" "$work/restricted.log" ||
-			{ echo "no run of modhashes $step"; ok=0; }
-	done
-	if [ $ok = 1 ]; then pass "$a: modhashes $steps ran with PATH=$work/bin/restricted"
-	else fail "$a: not every modhashes step ran with the restricted PATH"; fi
+	if [ "${how[$a]}" != bazel ]; then
+		phase "$a: modhashes ran with a PATH without compiler, objcopy or openssl"
+		grep -F " in $out:" "$work/restricted.log" | sort | uniq -c
+		local step ok=1
+		local steps="tree finalize install"
+		[ "${how[$a]}" = intree ] || steps="tree section install"
+		for step in $steps; do
+			grep -q "^modhashes $step in $out: PATH=$work/bin/restricted\$" "$work/restricted.log" ||
+				{ echo "no run of modhashes $step"; ok=0; }
+		done
+		if [ $ok = 1 ]; then pass "$a: modhashes $steps ran with PATH=$work/bin/restricted"
+		else fail "$a: not every modhashes step ran with the restricted PATH"; fi
+	fi
 
 	# DKMS: an out-of-tree module built after the kernel, signed with the
 	# key the kernel trusts, and the same module unsigned.

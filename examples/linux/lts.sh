@@ -2,9 +2,12 @@
 # examples/linux/lts.sh [WORKDIR]
 #
 # Module hashes on the long-term-support kernels, x86_64, built with this
-# host's (Debian 12's) gcc 12, as e2e.sh does for 7.3: per version
+# host's (Debian 12's) toolchains, as e2e.sh does for 7.3: per version
 # (LTS_VERSIONS, default "6.12 6.1"; Debian's linux-source-6.12 from
-# bookworm-security and linux-source-6.1 from bookworm):
+# bookworm-security and linux-source-6.1 from bookworm), with clang 14 and
+# lld (LLVM=1) for the versions in LTS_LLVM (default "6.12": the Android
+# case through Make, the in-tree patch and the driver) and gcc 12 for the
+# others (6.1: Debian 12's own kernel):
 #
 #  1. one tree with the whole series of kbuild/patches/linux-VERSION (kernel
 #     side + in-tree kbuild), configured as e2e.sh's kernel (tinyconfig +
@@ -12,7 +15,9 @@
 #     (A), in place, with the fixed build environment; the versions side by
 #     side;
 #  2. vmlinux keeps the .BTF of vmlinux.unstripped, the vmlinux the modules'
-#     BTF was made against; incremental builds: a second make changes
+#     BTF was made against; with LLVM, what vmlinux loads differs from
+#     vmlinux.unstripped in the root alone, as llvm-objcopy writes it;
+#     incremental builds: a second make changes
 #     nothing (but the .missing-syscalls.d kbuild writes on every make);
 #     touching one module's source rebuilds that module, the tree, vmlinux
 #     and bzImage only; modules_install, `modhashes verify` of it;
@@ -29,7 +34,7 @@
 #  4. A boots in QEMU (TCG) with module.sig_enforce=1: every in-tree module
 #     loads (kmod's modprobe), a flipped byte, another module's proof, an
 #     unsigned module and one stripped after install are refused, as
-#     `modhashes verify` predicted.
+#     `modhashes verify` predicted; the kernel names its compiler.
 #
 # Needs root for apt-get and Go for modhashes.  WORKDIR (default
 # /var/tmp/modhashes-lts) needs about 2 GB per version.  JOBS (default: CPUs)
@@ -45,6 +50,9 @@ work=${1:-/var/tmp/modhashes-lts}
 work=$(mkdir -p "$work" && cd "$work" && pwd)
 jobs=${JOBS:-$(nproc)}
 read -ra versions <<< "${LTS_VERSIONS:-6.12 6.1}"
+llvm_versions=" ${LTS_LLVM-6.12} "
+# llvm VERSION: kbuild's toolchain variable for it, if any.
+llvm() { case $llvm_versions in *" $1 "*) echo LLVM=1 ;; esac; }
 # What config.x86_64.fragment asks for that a version cannot have: 6.1 has
 # no MODULE_COMPRESS / MODULE_COMPRESS_ALL symbols, and its in-kernel
 # decompression is gzip and xz only (kmod decompresses the zstd modules).
@@ -52,11 +60,11 @@ declare -A not_on=([6.1]="CONFIG_MODULE_COMPRESS=y CONFIG_MODULE_COMPRESS_ALL=y 
 
 phase "packages"
 need_packages gcc libc6-dev make bc flex bison libelf-dev libssl-dev dwarves cpio xz-utils zstd kmod \
-	python3 binutils patch busybox-static qemu-system-x86
+	python3 binutils patch busybox-static qemu-system-x86 clang lld llvm
 busybox=$(command -v busybox || true)
 [ -x /bin/busybox ] && busybox=/bin/busybox
 [ -n "$busybox" ] || die "busybox not found"
-echo "gcc: $(gcc --version | head -1); pahole: $(pahole --version)"
+echo "gcc: $(gcc --version | head -1); clang: $(clang --version | head -1); pahole: $(pahole --version)"
 
 phase "modhashes"
 mkdir -p "$work/bin"
@@ -77,7 +85,7 @@ kmake() { # VERSION A|B make-args...: A plain make (in-tree kbuild), B the drive
 	local v=$1 t=$2 src vars
 	shift 2
 	src=$(tree "$v")
-	mapfile -t vars < <(kbuild_vars "$src" "$mh")
+	mapfile -t vars < <(kbuild_vars "$src" "$mh"; llvm "$v")
 	if [ "$t" = A ]; then
 		env "${kbuild_env[@]}" make -C "$src" "${vars[@]}" "$@"
 	else
@@ -114,16 +122,20 @@ done
 phase "configure"
 for v in "${versions[@]}"; do
 	src=$(tree "$v")
-	env "${kbuild_env[@]}" make -C "$src" -s tinyconfig
+	env "${kbuild_env[@]}" make -C "$src" $(llvm "$v") -s tinyconfig
 	(cd "$src" && scripts/kconfig/merge_config.sh -m .config "$here/config.fragment" "$here/config.x86_64.fragment" >/dev/null)
-	env "${kbuild_env[@]}" make -C "$src" -s olddefconfig
+	env "${kbuild_env[@]}" make -C "$src" $(llvm "$v") -s olddefconfig
 	bad=0
 	while read -r line; do
 		case " ${not_on[$v]:-} " in *" $line "*) continue ;; esac
 		grep -qx "$line" "$src/.config" || { echo "$v: not set: $line"; bad=1; }
 	done < <(grep -h '^CONFIG_' "$here/config.fragment" "$here/config.x86_64.fragment")
+	if [ -n "$(llvm "$v")" ]; then
+		grep -qx CONFIG_CC_IS_CLANG=y "$src/.config" && grep -qx CONFIG_LD_IS_LLD=y "$src/.config" ||
+			{ echo "$v: not CC_IS_CLANG and LD_IS_LLD"; bad=1; }
+	fi
 	[ $bad = 0 ] || die "$v: configuration"
-	pass "$v: configured: $(grep -c '=[ym]$' "$src/.config") options, MODULE_HASHES and MODULE_SIG_FORCE on"
+	pass "$v: configured for $(sed -n 's/^CONFIG_CC_VERSION_TEXT="\(.*\)"$/\1/p' "$src/.config"): $(grep -c '=[ym]$' "$src/.config") options, MODULE_HASHES and MODULE_SIG_FORCE on"
 done
 
 # Each build has long single-threaded stretches (linking, kallsyms, pahole)
@@ -147,6 +159,8 @@ check_a() { # VERSION
 	src=$(tree "$v")
 	phase "$v A: BTF of the final vmlinux"
 	same_btf "$v A" "$src/vmlinux.unstripped" "$src/vmlinux" "$work/$v/btf"
+	[ -z "$(llvm "$v")" ] ||
+		like_llvm_objcopy "$v A" "$src/vmlinux.unstripped" "$src/vmlinux" "$src/.module_hashes.bin" "$work/$v/btf"
 	phase "$v A: incremental"
 	INCR_IGNORE=.missing-syscalls.d incremental "$v A" "$src" "$work/$v/incrA.log" kmake "$v" A -j"$jobs"
 
@@ -233,8 +247,14 @@ boot_a() { # VERSION
 	boot_check "$v" "$work/$v/serial.log" "$work/$v/verify.json" "$ir/cases" qemu-system-x86_64 -m 256M \
 		-kernel "$work/$v/a/bzImage" -initrd "$ir/initramfs.cpio.gz" \
 		-append "console=ttyS0 loglevel=7 panic=-1 module.sig_enforce=1"
-	grep -q "^Linux version $release " <(sed 's/^\[[ 0-9.]*\] //' "$work/$v/serial.log") ||
-		fail "$v: the booted kernel is not $release"
+	local banner
+	banner=$(grep -a -o 'Linux version .*' "$work/$v/serial.log" | head -1 | tr -d '\r')
+	echo "$banner"
+	case $banner in
+	"Linux version $release "*"$(sed -n 's/^CONFIG_CC_VERSION_TEXT="\(.*\)"$/\1/p' "$src/.config")"*)
+		pass "$v: the booted kernel is $release, built by the configured compiler" ;;
+	*) fail "$v: the booted kernel is not $release built by $(sed -n 's/^CONFIG_CC_VERSION_TEXT=//p' "$src/.config")" ;;
+	esac
 }
 
 for v in "${versions[@]}"; do

@@ -231,10 +231,11 @@ done
 # the stripped modules and their proofs, the release, .config and the image.
 declare -A targets=([arm64]=gki)
 bazel_build() {
-	local a=$1 t=${targets[$1]} bin out=$work/$1/build
-	local labels=("//examples/linux:kernel_gki" "//examples/linux:hashes_gki" "//examples/linux:vmlinux_gki"
-		"//examples/linux:Image_gki" "//examples/linux:install_gki" "//examples/linux:config_gki")
-	[ "$t" = gki ] || die "$a: no Bazel targets"
+	local a=$1 t=${targets[$1]:-} bin out=$work/$1/build
+	[ -n "$t" ] || die "$a: no Bazel targets"
+	local labels=(kernel hashes vmlinux Image install config)
+	labels=("${labels[@]/#///examples/linux:}")
+	labels=("${labels[@]/%/_$t}")
 	(cd "$repo" && "$bazel" build --config=ci "${labels[@]}") || return 1
 	bin=$(cd "$repo" && "$bazel" info --config=ci bazel-bin 2>/dev/null)/examples/linux
 	rm -rf "$out" "$work/$a/install" && mkdir -p "$out/include/config" "$out/$(dirname "${image[$a]}")"

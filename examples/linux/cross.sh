@@ -57,8 +57,8 @@ jobs=${JOBS:-$(nproc)}
 read -ra arches <<< "${CROSS_ARCHES:-arm64 s390x}"
 
 # Per architecture: kernel version, how kbuild is run (intree: plain make
-# with all patches; driver: kbuild/module-hashes.mk, kernel side only;
-# bazel: the rules, //examples/linux's *_gki targets, the kernel side only),
+# with all patches; bazel: the rules, //examples/linux's *_gki targets, the
+# kernel side only; lts.sh checks the driver),
 # kbuild ARCH, toolchain, boot image, QEMU command line, console, expected
 # byte order.
 declare -A kver=([arm64]=6.12 [s390x]=7.3)
@@ -172,13 +172,6 @@ kmake() { # ARCH make-args...: kbuild itself
 	mapfile -t v < <(kvars "$a")
 	make -C "$(srcdir "$a")" O="$work/$a/build" "${v[@]}" "$@"
 }
-build() { # ARCH make-args...: the build as the architecture's way has it
-	local a=$1 v
-	shift
-	[ "${how[$a]}" = driver ] || { kmake "$a" "$@"; return; }
-	mapfile -t v < <(kvars "$a")
-	make -f "$repo/kbuild/module-hashes.mk" KSRC="$(srcdir "$a")" O="$work/$a/build" "${v[@]}" "$@"
-}
 
 reuse=0
 if [ "${CROSS_REUSE:-0}" = 1 ]; then
@@ -195,9 +188,7 @@ for a in "${arches[@]}"; do
 	src=$(srcdir "$a")
 	[ ! -d "$src" ] || continue
 	cp -a "${pristine[${kver[$a]}]}" "$src"
-	patches=$repo/kbuild/patches/linux-${kver[$a]}
-	if [ "${how[$a]}" = driver ]; then series=("$patches"/000[12]-*.patch)
-	else series=("$patches"/*.patch); fi
+	series=("$repo/kbuild/patches/linux-${kver[$a]}"/*.patch)
 	for p in "${series[@]}"; do
 		patch -d "$src" -p1 -s -F0 --no-backup-if-mismatch < "$p"
 	done
@@ -263,13 +254,7 @@ for a in "${arches[@]}"; do
 			echo "$a: built (${kver[$a]}, ${toolchain[$a]}, the Bazel rules) in $(($(date +%s) - s))s"
 			exit 0
 		fi
-		if [ "${how[$a]}" = driver ]; then
-			# kbuild alone first, to keep the vmlinux the modules were
-			# linked against: the driver then writes the root into it.
-			kmake "$a" -j"$jobs" vmlinux modules > "$work/$a/build.log" 2>&1
-			cp -p "$work/$a/build/vmlinux" "$work/$a/vmlinux.linked"
-		fi
-		build "$a" -j"$jobs" >> "$work/$a/build.log" 2>&1
+		kmake "$a" -j"$jobs" > "$work/$a/build.log" 2>&1
 		echo "$a: built (${kver[$a]}, ${toolchain[$a]}, ${how[$a]}) in $(($(date +%s) - s))s"
 	) &
 	pids+=($!)
@@ -292,8 +277,8 @@ check_arch() { # ARCH
 	linked=$out/vmlinux.unstripped
 	[ "${how[$a]}" = intree ] || linked=$work/$a/vmlinux.linked
 	same_btf "$a" "$linked" "$out/vmlinux" "$btf"
-	# Of what the kernel loads, kernel_vmlinux(root_only) (and the driver)
-	# change the root alone, as llvm-objcopy would (kbuild/README.md says
+	# Of what the kernel loads, kernel_vmlinux(root_only) changes the root
+	# alone, as llvm-objcopy would (kbuild/README.md says
 	# how the files differ elsewhere).
 	[ "${how[$a]}" = intree ] ||
 		like_llvm_objcopy "$a (${how[$a]})" "$linked" "$out/vmlinux" "$out/.module_hashes.bin" "$btf"
@@ -303,7 +288,7 @@ check_arch() { # ARCH
 	if [ "${how[$a]}" = bazel ]; then
 		cp -r "$work/$a/install/lib" "$root/"
 	else
-		build "$a" modules_install INSTALL_MOD_PATH="$root" > "$root/install.log" 2>&1 ||
+		kmake "$a" modules_install INSTALL_MOD_PATH="$root" > "$root/install.log" 2>&1 ||
 			{ cat "$root/install.log"; die "$a: modules_install failed"; }
 	fi
 	release=$(cat "$out/include/config/kernel.release")
@@ -359,7 +344,6 @@ EOF
 		grep -F " in $out:" "$work/restricted.log" | sort | uniq -c
 		local step ok=1
 		local steps="tree finalize install"
-		[ "${how[$a]}" = intree ] || steps="tree section install"
 		for step in $steps; do
 			grep -q "^modhashes $step in $out: PATH=$work/bin/restricted\$" "$work/restricted.log" ||
 				{ echo "no run of modhashes $step"; ok=0; }

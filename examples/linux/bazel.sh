@@ -34,7 +34,9 @@
 #  9. edits of the tree as files (BAZEL_SH_EDITS, default "module"; also
 #     "builtin" and "header"): an in-tree module's .c re-runs the modules,
 #     the tree, finalize, the boot image and the install, but neither the
-#     configuration nor vmlinux nor hello/; a built-in .c re-runs vmlinux; a
+#     configuration nor vmlinux nor hello/, and kbuild compiles that module
+#     and the boot image's objects that depend on vmlinux, nothing else (the
+#     module cache, the state's boot objects); a built-in .c re-runs vmlinux; a
 #     widely included header vmlinux and the modules; each prints the
 #     actions that ran and the time, next to make's for the same edit of
 #     e2e.sh's tree A; after the edit is undone, Bazel's outputs are the
@@ -404,7 +406,14 @@ for kind in ${BAZEL_SH_EDITS:-module}; do
 	module)
 		edit_check module lib/test_hexdump.c 's/data_a\[\] = ".2/data_a[] = "E2/' \
 			"KernelModules KernelModulesSet ModHashesTree ModHashesFinalize KernelBootImage ModHashesInstall" \
-			"KernelConfig KernelVmlinux KernelExternalModule" ;;
+			"KernelConfig KernelVmlinux KernelExternalModule"
+		# kbuild's own log: the module cache leaves one module to compile,
+		# the state's boot objects only what depends on vmlinux.
+		cc=$(grep -E '^  (CC|AS) ' "$work/bazel-edit-module.log" | awk '{ print $NF }' | LC_ALL=C sort | tr '\n' ' ' || true)
+		if [ "$cc" = "arch/x86/boot/compressed/misc.o arch/x86/boot/compressed/piggy.o arch/x86/boot/header.o lib/test_hexdump.o " ]; then
+			pass "module: kbuild compiled the edited module and the boot image's vmlinux-dependent objects, nothing else"
+		else fail "module: kbuild compiled $cc"; fi
+		;;
 	builtin)
 		edit_check builtin kernel/panic.c 's/Kernel panic - not syncing: %s/Kernel panic (edited) - not syncing: %s/' \
 			"KernelVmlinux KernelModules ModHashesFinalize KernelBootImage" KernelConfig ;;

@@ -36,14 +36,13 @@ def _env(make_args = [], extra = {}):
     env.update(extra)
     return env
 
-def _run_kbuild(ctx, mnemonic, progress, command, outputs, inputs, args, make_args = [], env = {}, source = None, unused = None, link = None):
-    """One kbuild.sh action; returns the list of files it did not read, or None.
+def _run_kbuild(ctx, mnemonic, progress, command, outputs, inputs, args, make_args = [], env = {}, source = None, unused = None):
+    """One kbuild.sh action.
 
     With `source` (a KernelSourceInfo) its tree's inputs are inputs too; with
     `unused` as well (an output path, used for a source in the files form)
     the action names the files it did not read, and an edit to one of those
-    does not re-run it. `link`, the vmlinux build's such list, names files
-    the action links into its tree instead of copying them.
+    does not re-run it.
     """
     transitive = []
     unused_list = None
@@ -53,9 +52,6 @@ def _run_kbuild(ctx, mnemonic, progress, command, outputs, inputs, args, make_ar
             unused_list = ctx.actions.declare_file(unused)
             outputs = outputs + [unused_list]
             env = dict(env, KBUILD_UNUSED_OUT = unused_list.path)
-        if link:
-            inputs = inputs + [link]
-            env = dict(env, KBUILD_LINK_LIST = link.path)
     ctx.actions.run(
         executable = ctx.executable._kbuild,
         arguments = [command] + args,
@@ -66,7 +62,6 @@ def _run_kbuild(ctx, mnemonic, progress, command, outputs, inputs, args, make_ar
         progress_message = progress,
         unused_inputs_list = unused_list,
     )
-    return unused_list
 
 _KBUILD_ATTR = {
     "_host_tools": attr.label(
@@ -162,8 +157,9 @@ tree as a reproducible `.tar.zst` (names sorted, mtimes fixed, owner 0,
 modes 0644 or 0755): the same bytes whichever form the same tree came in.
 
 An archive's kbuild actions unpack that `.tar.zst`, so any edit re-runs
-them all. Files are inputs of the kbuild actions themselves (each copies
-and patches them, the same tree), and the configuration, vmlinux and
+them all. Files are inputs of the kbuild actions themselves (the
+configuration and vmlinux actions copy and patch them; the later ones link
+them and copy only what a patch changes), and the configuration, vmlinux and
 external-module actions tell Bazel which C sources and headers their build
 did not read (kbuild's dependency lists; `unused_inputs_list`): an edit to
 an in-tree module's `.c` re-runs the modules, not vmlinux.
@@ -308,12 +304,16 @@ def _kernel_build_impl(ctx):
         ctx.actions.declare_file(name + "/modules.builtin.modinfo"),
     ]
     state = ctx.actions.declare_file(name + "/state.tar.zst")
-    unread = _run_kbuild(
+
+    # The in-tree modules' objects, built on the state, which the modules
+    # action rebuilds only where a source changed (kbuild.sh: refresh_sources).
+    module_cache = ctx.actions.declare_file(name + "/modules.tar.zst")
+    _run_kbuild(
         ctx,
         "KernelVmlinux",
         "VMLINUX %s" % ctx.label,
         "vmlinux",
-        [vmlinux, system_map, release, state] + builtin,
+        [vmlinux, system_map, release, state, module_cache] + builtin,
         [config.config],
         [vmlinux.dirname, tree.path, config.config.path],
         config.make_args,
@@ -351,12 +351,11 @@ def _kernel_build_impl(ctx):
         "MODULES %s (%s)" % (ctx.label, count),
         "modules",
         made + unstripped + [symvers],
-        [state],
-        [info.objtree, symvers.path, tree.path, state.path] + ctx.attr.modules,
+        [state, module_cache],
+        [info.objtree, symvers.path, tree.path, state.path, module_cache.path] + ctx.attr.modules,
         config.make_args,
         env,
         source = config.source,
-        link = unread,
     )
     return [
         KernelBuildInfo(
@@ -366,7 +365,6 @@ def _kernel_build_impl(ctx):
             kernel_release = release,
             modules_builtin = builtin,
             state = state,
-            unread = unread,
             module_symvers = symvers,
             strip_modules = ctx.attr.strip_modules,
         ),
@@ -383,11 +381,17 @@ kernel_build = rule(
     implementation = _kernel_build_impl,
     doc = """Builds a kernel's `vmlinux.unstripped` and its in-tree modules: two actions.
 
-The first runs `make vmlinux modules_prepare` and keeps, besides
-`vmlinux.unstripped` (the default output), everything the build added to the
-tree (the "state": generated headers, host tools, objects).
-The second unpacks that state and runs `make modules`; kbuild finds vmlinux
-up to date and builds only the modules, with their BTF against kbuild's own
+The first runs `make vmlinux modules_prepare` and kbuild's boot image target
+(with kbuild's `vmlinux`), and keeps, besides `vmlinux.unstripped` (the
+default output), everything the build added to the tree (the "state":
+generated headers, host tools, objects). It then runs `make modules` on that
+state and keeps the modules' objects too (the "module cache"), with the
+sha256 of every source file they were built from; their sources count as
+unread, so that an edit to one does not re-run this action.
+The second unpacks the state and the module cache, gives every source file
+whose content differs from the cache's a new mtime, and runs `make
+modules`: kbuild rebuilds the modules that depend on a changed file (all of
+them after vmlinux ran again), with their BTF against kbuild's own
 `vmlinux`, whose `.BTF` is that of `vmlinux.unstripped`. The target provides
 `KernelModulesInfo` for `module_hashes`.
 
@@ -464,7 +468,6 @@ def _kernel_external_module_impl(ctx):
         strip_env,
         source = build.config.source,
         unused = root + ".unused",
-        link = build.unread,
     )
     return [
         _modules_info(modules, ctx.attr.modules, order),
@@ -515,7 +518,6 @@ def _kernel_boot_image_impl(ctx):
         [out.path, build.config.source.tree.path, build.state.path, image.vmlinux.path],
         build.config.make_args,
         source = build.config.source,
-        link = build.unread,
     )
     return [DefaultInfo(files = depset([out]))]
 

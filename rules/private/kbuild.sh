@@ -5,7 +5,7 @@
 #   kbuild.sh source   OUT --files SOURCE
 #   kbuild.sh config   OUT SOURCE BASE FRAGMENT...
 #   kbuild.sh vmlinux  OUTDIR SOURCE CONFIG
-#   kbuild.sh modules  OUTDIR SYMVERS SOURCE STATE MODULE...
+#   kbuild.sh modules  OUTDIR SYMVERS SOURCE STATE MODULE_CACHE MODULE...
 #   kbuild.sh external OUTDIR SOURCE STATE SYMVERS N SRC1..SRCN MODULE...
 #   kbuild.sh image    OUT SOURCE STATE VMLINUX
 #
@@ -14,15 +14,20 @@
 #  - the tree is built in place (srctree "."), so kbuild's .cmd files name no
 #    absolute path; the debug prefix map comes from a response file
 #    (KCFLAGS=@../prefix-map) that they name by a relative path;
-#  - sources carry mtime $T_SOURCE, and every file the vmlinux build made
-#    (the "state", unpacked by later actions) one later mtime, so later
+#  - sources carry mtime $T_SOURCE (or, in the actions after vmlinux, are
+#    links to inputs older than the state), and every file the vmlinux build
+#    made (the "state", unpacked by later actions) one later mtime, so later
 #    actions find the vmlinux build up to date and build only what they are
 #    for;
+#  - the vmlinux action also builds the boot image from kbuild's vmlinux
+#    (its objects go in the state) and then the in-tree modules, whose
+#    objects go to a module cache with the sha256 of each source file they
+#    were built from: see refresh_sources;
 #  - every action builds in a fresh directory of its own below $TMPDIR, and
 #    the state names none: see pack_state.
 # SOURCE is the tree: a .tar.zst of the `source` command, or a manifest
 # (.srcs, `KEY<tab>VALUE` lines: prefix, list, symlinks, patch...) of the
-# files themselves, which the action copies and patches; then
+# files themselves, which the action copies (or links) and patches; then
 # KBUILD_UNUSED_OUT, if set, gets the files of the list the action did not
 # read (Bazel's unused_inputs_list): see write_unused.
 # Environment, from the rule: KBUILD_MAKE_ARGS (ARCH=..., CROSS_COMPILE=...,
@@ -30,8 +35,6 @@
 # KBUILD_BUILD_VERSION; KBUILD_STRIP_MODULES and KBUILD_UNSTRIPPED_OUT for
 # stripped modules; KBUILD_MODULES_FROM_ORDER when `modules` takes its
 # MODULEs from kbuild's modules.order instead of checking them against it;
-# KBUILD_LINK_LIST, vmlinux's unused list, for the actions after it: those
-# files of a .srcs tree are linked, not copied (files_tree);
 # KBUILD_PLACEHOLDER, what `vmlinux` hands on as vmlinux.unstripped:
 # vmlinux.unstripped (the default, 6.15 and later) or vmlinux (before 6.15).
 set -euo pipefail
@@ -55,8 +58,7 @@ w=$(cd "$w" && pwd -P)
 # Deleted before the action ends: Bazel's local strategy (and remote
 # workers) kill what an action leaves running, a background rm too.
 cleanup() {
-	chmod -R u+w "$w" 2>/dev/null || true
-	rm -rf "$w"
+	rm -rf "$w" 2>/dev/null || { chmod -R u+w "$w" && rm -rf "$w"; }
 }
 trap cleanup EXIT
 src=$w/src
@@ -78,7 +80,12 @@ unpack_source() { # SOURCE
 	case $1 in
 	*.srcs)
 		files_tree "$1"
-		(cd "$src" && find . -print0 | xargs -0 touch -h -d "$T_SOURCE")
+		# Links to inputs (link_sources) keep the inputs' mtimes.
+		if [ -n "${link_sources:-}" ]; then
+			(cd "$src" && find . ! -type l -print0 | xargs -0 touch -d "$T_SOURCE")
+		else
+			(cd "$src" && find . -print0 | xargs -0 touch -h -d "$T_SOURCE")
+		fi
 		;;
 	*) zstd -q -dc <"$(abs "$1")" | tar -C "$src" -xf - ;;
 	esac
@@ -102,20 +109,29 @@ files_tree() {
 		BEGIN { FS = "\t"; if (links != "") while ((getline l < links) > 0) { split(l, f, "\t"); link[f[1]] = 1 } }
 		{ p = $0; while (!(p in link) && sub(/\/[^\/]*$/, "", p)) {} if (!(p in link)) print }' |
 		tr '\n' '\0' >"$w/files"
-	# Files of KBUILD_LINK_LIST (those the vmlinux build did not read) are
-	# links to the inputs: nothing of the state depends on them, so their
-	# mtimes do not matter, kbuild only reads sources, and most of the tree
-	# (1.3 of 1.6 GB, 58,000 of 96,000 files in the example) is not copied.
-	# The rest are copies; Bazel keeps a source file's executable bit, cp too.
-	tr '\0' '\n' <"$w/files" | awk -v prefix="$prefix" -v links="${KBUILD_LINK_LIST:+$(abs "$KBUILD_LINK_LIST")}" -v c="$w/copy" -v l="$w/link" '
-		BEGIN { if (links != "") while ((getline f < links) > 0) if (index(f, prefix) == 1) u[substr(f, length(prefix) + 1)] = 1 }
-		{ print > (($0 in u) ? l : c) }'
-	touch "$w/copy" "$w/link"
-	(cd "$top/$prefix" && tr '\n' '\0' <"$w/copy" | xargs -0 -r cp -L --parents -t "$src")
-	tr '\n' '\0' <"$w/link" | FROM=$top/$prefix TO=$src perl -0 -MFile::Path=make_path -ne '
-		chomp; my $d = "$ENV{TO}/$_"; (my $p = $d) =~ s{/[^/]*$}{};
-		-d $p or make_path($p);
-		symlink("$ENV{FROM}$_", $d) or die "kbuild: $d: $!\n"'
+	# The actions after vmlinux link the files to the inputs (1.6 GB are not
+	# copied): make follows the links, and an input older than the state
+	# they unpack is as good as a copy with mtime $T_SOURCE. Copies are made
+	# of an input as new as the state (e.g. with a clock ahead) and of the
+	# files a patch changes. The configuration and vmlinux actions copy
+	# every file. Bazel keeps a source file's executable bit, cp too.
+	mapfile -t patches < <(manifest patch "$1")
+	for p in "${patches[@]}"; do sed -n 's|^+++ b/\([^\t]*\).*|\1|p' "$(abs "$p")"; done >"$w/patched"
+	FROM=$top/$prefix TO=$src LINK=${link_sources:-} NEWER=${state_time#@} PATCHED=$w/patched \
+		perl -0 -MFile::Path=make_path -ne '
+		BEGIN { local $/ = "\n"; open(my $p, "<", $ENV{PATCHED}) or die; while (<$p>) { chomp; $patched{$_} = 1 } }
+		chomp; my $f = "$ENV{FROM}$_";
+		if ($ENV{LINK} && !$patched{$_}) {
+			my $mtime = (stat $f)[9];
+			if (defined $mtime && $mtime < $ENV{NEWER}) {
+				my $d = "$ENV{TO}/$_"; (my $p = $d) =~ s{/[^/]*$}{};
+				$made{$p} ||= (-d $p || make_path($p), 1);
+				symlink($f, $d) or die "kbuild: $d: $!\n";
+				next;
+			}
+		}
+		print "$_\0"' <"$w/files" >"$w/copy"
+	(cd "$top/$prefix" && xargs -0 -r cp -L --parents -t "$src" <"$w/copy")
 	if [ -n "$links" ]; then
 		while IFS=$'\t' read -r p t; do
 			[ -n "$p" ] || continue
@@ -127,9 +143,17 @@ files_tree() {
 		done <"$(abs "$links")"
 	fi
 	check_tree "the files of srcs" "${prefix%/}"
-	mapfile -t patches < <(manifest patch "$1")
 	apply_patches "the files of srcs" "${patches[@]}"
+	if [ -n "${link_sources:-}" ]; then
+		(cd "$src" && xargs -0 -r chmod u=rwX,go=rX <"$w/copy" &&
+			xargs -0 -r dirname -z -- <"$w/copy" | LC_ALL=C sort -zu | xargs -0 -r chmod u=rwx,go=rx)
+	else
+		normal_modes
+	fi
 }
+# Modes as git keeps them, 0644 or 0755, whatever the umask or the
+# checkout: the same tree gives the same bytes in either form.
+normal_modes() { chmod -R u=rwX,go=rX "$src"; }
 check_tree() { # WHAT DIR
 	[ -f "$src/Makefile" ] && [ -f "$src/Kconfig" ] ||
 		die "$1: no kernel tree (Makefile, Kconfig) at '${2:-.}'"
@@ -141,9 +165,6 @@ apply_patches() { # WHAT PATCH...
 		patch -d "$src" -p1 -s -F0 --no-backup-if-mismatch <"$(abs "$p")" >&2 ||
 			die "$p does not apply to $what"
 	done
-	# Modes as git keeps them, 0644 or 0755, whatever the umask or the
-	# checkout: the same tree gives the same bytes in either form.
-	chmod -R u=rwX,go=rX "$src"
 }
 # write_unused OUT DIR...: after a build from a .srcs manifest, the exec paths of
 # the C and assembler sources and headers (.c, .h, .S) of its list that no
@@ -152,11 +173,24 @@ apply_patches() { # WHAT PATCH...
 # action. Conservative: every other file (Makefiles, Kconfig, scripts,
 # tables), everything below scripts/ and tools/ (host programs) and every
 # file a patch touches counts as read.
+# With $made (find's test for what this action made) the files it read
+# in the tree are those read by what it made.
 write_unused() {
 	local out=$1 prefix p
 	shift
 	[ "${source_arg%.srcs}" != "$source_arg" ] || die "KBUILD_UNUSED_OUT without a .srcs manifest"
-	find "$@" \( -name '.*.cmd' -o -name '*.d' \) -type f -newermt "$T_STATE" -print0 |
+	names_read "$@" >"$w/read"
+	prefix=$(cat "$w/prefix")
+	mapfile -t patches < <(manifest patch "$source_arg")
+	for p in "${patches[@]}"; do sed -n 's|^+++ b/\([^\t]*\).*|\1|p' "$(abs "$p")"; done >>"$w/read"
+	tr '\0' '\n' <"$w/files" | awk -v prefix="$prefix" -v read="$w/read" '
+		BEGIN { while ((getline l < read) > 0) seen[l] = 1 }
+		/\.[chS]$/ && !/^(scripts|tools)\// && !($0 in seen) { print prefix $0 }' >"$out"
+}
+# names_read DIR...: the files (below the tree, one a line) that the
+# dependency lists (.cmd and .d files) of what the action made name.
+names_read() {
+	find "$@" \( -name '.*.cmd' -o -name '*.d' \) -type f "${made[@]}" -print0 |
 		xargs -0 -r cat |
 		SRC=$src perl -ne '
 			s/\$\(wildcard [^)]*\)//g;
@@ -166,13 +200,7 @@ write_unused() {
 				my @p;
 				for my $c (split m{/}) { if ($c eq "..") { pop @p } elsif ($c ne "." && $c ne "") { push @p, $c } }
 				print join("/", @p), "\n" if @p;
-			}' >"$w/read"
-	prefix=$(cat "$w/prefix")
-	mapfile -t patches < <(manifest patch "$source_arg")
-	for p in "${patches[@]}"; do sed -n 's|^+++ b/\([^\t]*\).*|\1|p' "$(abs "$p")"; done >>"$w/read"
-	tr '\0' '\n' <"$w/files" | awk -v prefix="$prefix" -v read="$w/read" '
-		BEGIN { while ((getline l < read) > 0) seen[l] = 1 }
-		/\.[chS]$/ && !/^(scripts|tools)\// && !($0 in seen) { print prefix $0 }' >"$out"
+			}'
 }
 unused() { # DIR...: write_unused, if the rule asks
 	[ -z "${KBUILD_UNUSED_OUT:-}" ] || write_unused "$KBUILD_UNUSED_OUT" "$@"
@@ -202,7 +230,7 @@ pack_state() { # OUT
 	(cd "$src" && made_files | { grep -zE '\.(cmd|d)$' || true; } | { xargs -0 -r grep -lZF -- "$STATE_SRC" || true; } |
 		xargs -0 -r perl -0pi -e 's/[ \t]*\\\n[ \t]*/ /g')
 	# Symbolic links into the tree (kbuild's vmlinux-gdb.py) become relative.
-	(cd "$src" && find . -type l -newermt "$T_STATE" -lname "$src/*" -print0) |
+	(cd "$src" && find . -type l "${made[@]}" -lname "$src/*" -print0) |
 		while IFS= read -r -d '' f; do
 			ln -sfn "$(realpath -s --relative-to="$(dirname "$src/$f")" "$(readlink "$src/$f")")" "$src/$f"
 		done
@@ -225,19 +253,60 @@ pack_state() { # OUT
 # The state's files get one mtime, a second ago: newer than the sources and
 # than the host's headers, which kbuild's host tools depend on.
 state_time=@$(($(date +%s) - 1))
-unpack_state() { # STATE
+unpack_state() { # STATE: the state, or a module cache after it
 	zstd -q -dc <"$(abs "$1")" | tar -C "$src" -xvf - | tr '\n' '\0' >"$w/state.files"
+	unpacked
+}
+unpacked() { # the files of $w/state.files as kbuild left them, at $state_time
 	relocate "$STATE_SRC" "$src" <"$w/state.files"
 	(cd "$src" && xargs -0 -r touch -h -d "$state_time" <"$w/state.files")
+}
+# The module cache's list of sources: the sha256 and path of each file of
+# the tree (a .srcs manifest's) that the module build read, a name that
+# goes through one of the tree's symbolic links as the file it reaches.
+MODULE_SOURCES=.modhashes-module-sources
+hash_module_sources() {
+	names_read "$src" | LC_ALL=C sort -u | tr '\n' '\0' |
+		(cd "$src" && SRC=$src LIST=$w/files perl -0 -MDigest::SHA -MCwd=abs_path -ne '
+			BEGIN { open(my $l, "<", $ENV{LIST}) or die; local $/ = "\0"; while (<$l>) { chomp; $src{$_} = 1 } }
+			chomp; my $f = $_;
+			if (!$src{$f} || -l $f) { my $r = abs_path($f) // next; $r =~ s{^\Q$ENV{SRC}\E/}{} or next; $f = $r }
+			$sum{$f} = Digest::SHA->new(256)->addfile($f)->hexdigest if $src{$f} && -f $f && !exists $sum{$f};
+			END { print "$sum{$_}  $_\n" for sort keys %sum }') >"$src/$MODULE_SOURCES"
+}
+# refresh_sources: vmlinux's unused list names the module sources, so
+# after an edit of one the vmlinux action does not run again and its module
+# cache holds objects built from the old file. A source whose content
+# differs from the sha256 the cache holds gets a new mtime (a copy, if it is
+# a link), and kbuild rebuilds what depends on it, as make would in a tree
+# it had built before.
+refresh_sources() {
+	[ -f "$src/$MODULE_SOURCES" ] || return 0
+	(cd "$src" && perl -MDigest::SHA -MFile::Copy=copy -ne '
+		chomp; my ($sum, $f) = split(/  /, $_, 2);
+		next unless -f $f;
+		next if Digest::SHA->new(256)->addfile($f)->hexdigest eq $sum;
+		if (-l $f) {
+			my $mode = (stat $f)[2] & 07777;
+			copy($f, "$f.new") or die "kbuild: $f: $!\n";
+			chmod($mode, "$f.new"); rename("$f.new", $f) or die "kbuild: $f: $!\n";
+		}
+		utime(undef, undef, $f) or die "kbuild: $f: $!\n";
+		$n++;
+		END { printf STDERR "kbuild: %d source file(s) changed since the module cache was built: rebuilding what depends on them\n", $n if $n }' \
+		"$MODULE_SOURCES")
 }
 kmake() {
 	make -C "$src" -j"$jobs" "${make_args[@]}" \
 		KCFLAGS=@../prefix-map KAFLAGS=@../prefix-map \
 		HOSTCFLAGS="-ffile-prefix-map=$src=/usr/src/linux" "$@"
 }
+# What this action made: find's test, newer than the sources; from the
+# module build on, newer than its mark.
+made=(-newermt "$T_STATE")
 # Files that the build added to the source tree, NUL-separated.
 made_files() {
-	(cd "$src" && find . \( -type f -o -type l \) -newermt "$T_STATE" -print0 | sed -z 's|^\./||')
+	(cd "$src" && find . \( -type f -o -type l \) "${made[@]}" -print0 | sed -z 's|^\./||')
 }
 
 case $cmd in
@@ -267,6 +336,7 @@ source)
 		esac | tar -C "$src" "${args[@]}" -xf -
 		check_tree "$archive" "$strip"
 		apply_patches "$archive" "$@"
+		normal_modes
 	fi
 	# Sorted here: tar's --sort does not sort a --files-from list, and find
 	# lists in the file system's order.
@@ -329,21 +399,37 @@ vmlinux)
 	cp "$placeholder" "$out/vmlinux.unstripped"
 	cp "$src/System.map" "$src/include/config/kernel.release" \
 		"$src/modules.builtin" "$src/modules.builtin.modinfo" "$out/"
+	# The boot image of kbuild's vmlinux: the image action then redoes only
+	# what depends on vmlinux (the boot sources count as read).
+	kmake -o vmlinux "$(basename "$(kmake -s image_name)")" >&2
 	unused "$src"
 	pack_state "$out/state.tar.zst"
+	# The in-tree modules, on the state as the modules action unpacks it:
+	# their objects are the module cache, and their sources are unused above.
+	made_files >"$w/state.files"
+	unpacked
+	touch -d "@$((${state_time#@} + 1))" "$w/mark"
+	kmake modules >&2
+	made=(-newer "$w/mark")
+	[ ! -f "$w/files" ] || hash_module_sources
+	pack_state "$out/modules.tar.zst"
 	;;
 modules | external)
 	if [ "$cmd" = modules ]; then
-		[ $# -ge 3 ] || die "usage: kbuild.sh modules OUTDIR SYMVERS SOURCE STATE MODULE..."
+		[ $# -ge 4 ] || die "usage: kbuild.sh modules OUTDIR SYMVERS SOURCE STATE MODULE_CACHE MODULE..."
 		symvers=$1
 		shift
 	else
 		[ $# -ge 4 ] || die "usage: kbuild.sh external OUTDIR SOURCE STATE SYMVERS N SRC1..SRCN MODULE..."
 	fi
+	link_sources=1
 	unpack_source "$1"
 	unpack_state "$2"
 	shift 2
 	if [ "$cmd" = modules ]; then
+		unpack_state "$1"
+		shift
+		refresh_sources
 		kmake modules >&2
 		objtree=$src
 	else
@@ -360,6 +446,10 @@ modules | external)
 		chmod -R u+w "$objtree"
 		shift "$n"
 		printf '%s\n' "-fdebug-prefix-map=$objtree=/usr/src/external" >>"$w/prefix-map"
+		# What it read: the files its own build's dependency lists name
+		# (vmlinux's are the state's business).
+		touch -d "@$((${state_time#@} + 1))" "$w/mark"
+		made=(-newer "$w/mark")
 		kmake M="$objtree" modules >&2
 		unused "$src" "$objtree"
 	fi
@@ -408,6 +498,7 @@ modules | external)
 	;;
 image)
 	[ $# = 3 ] || die "usage: kbuild.sh image OUT SOURCE STATE VMLINUX"
+	link_sources=1
 	unpack_source "$1"
 	unpack_state "$2"
 	cp "$3" "$src/vmlinux"

@@ -70,7 +70,6 @@ KernelBuildInfo = provider(
         "kernel_release": "File: `include/config/kernel.release`.",
         "modules_builtin": "list of File: `modules.builtin` and `modules.builtin.modinfo`.",
         "state": "File: every file the vmlinux build added to the tree, as `.tar.zst`: generated headers, host tools, objects.",
-        "unread": "File or None: the tree's files (exec paths) the vmlinux build did not read, for a source in the files form; later actions link them into their trees instead of copying them.",
         "module_symvers": "File: `Module.symvers` of vmlinux and the in-tree modules (what `make M=` checks symbols against).",
         "strip_modules": "bool: whether modules built against it are stripped (`--strip-debug`) before they are hashed.",
     },

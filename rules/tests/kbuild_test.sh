@@ -17,9 +17,10 @@
 #  - not those a .cmd names (relative, with ./ and .., or absolute below
 #    the tree), nor anything below scripts/ or tools/, nor a file a patch
 #    touches, nor a file that is not .c, .h or .S;
-#  - is refused for a tarball, which names no files;
-#  - given to `modules` (KBUILD_LINK_LIST), its files are links in the tree,
-#    every other file a copy.
+#  - is refused for a tarball, which names no files.
+# modules from files: every file is a link to its input, but for those a
+# patch changes and those as new as the state (copies); a source whose
+# sha256 differs from the module cache's gets a new mtime, as a copy.
 # vmlinux: the stand-in links vmlinux, and vmlinux.unstripped too as 6.15
 # and later do (FAKE_UNSTRIPPED):
 #  - 6.15 and later: kbuild's vmlinux.unstripped goes out, with System.map,
@@ -28,7 +29,10 @@
 #    no output; with KBUILD_PLACEHOLDER=vmlinux, kbuild's vmlinux goes out as
 #    vmlinux.unstripped and stays vmlinux in the state;
 #  - KBUILD_PLACEHOLDER=vmlinux when kbuild linked vmlinux.unstripped: an
-#    error, and no output.
+#    error, and no output;
+#  - the boot image of kbuild's vmlinux is in the state; from files, the
+#    module cache holds the sha256 of each source file the module build
+#    read, and vmlinux's unused list still names them.
 set -euo pipefail
 kbuild=$(realpath "$1")
 t=$(mktemp -d "${TEST_TMPDIR:-/tmp}/kbuild-test.XXXXXX")
@@ -36,7 +40,8 @@ cd "$t"
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 # The stand-in tools: make -C DIR ... modules | tinyconfig | olddefconfig |
-# run-command | vmlinux, and a strip that marks its output.
+# run-command | vmlinux | image_name | bzImage, and a strip that marks its
+# output.
 mkdir bin
 cat >bin/make <<'MAKE'
 #!/usr/bin/env bash
@@ -45,6 +50,12 @@ dir=
 while [ $# -gt 0 ]; do
 	case $1 in
 	-C) dir=$2; shift ;;
+	-o) shift ;;
+	image_name) echo arch/x86/boot/bzImage ;;
+	bzImage)
+		mkdir -p "$dir/arch/x86/boot"
+		echo "bzImage of $(cat "$dir/vmlinux")" >"$dir/arch/x86/boot/bzImage"
+		;;
 	modules)
 		: >"$dir/modules.order"
 		for o in $FAKE_ORDER; do
@@ -53,7 +64,15 @@ while [ $# -gt 0 ]; do
 			echo "module ${o%.o} with debug info" >"$dir/${o%.o}.ko"
 		done
 		echo "symbols" >"$dir/Module.symvers"
+		# FAKE_MODULE_CMD: a module's dependency list, as fixdep writes it.
+		if [ -n "${FAKE_MODULE_CMD:-}" ]; then
+			mkdir -p "$dir/lib"
+			printf 'deps_lib/m.o := \\\n  lib/unused.c \\\n  include/linux/alias.h \\\n  include/generated/made.h\n' >"$dir/lib/.m.o.cmd"
+		fi
 		[ -z "${FAKE_TREE_OUT:-}" ] || (cd "$dir" && find . ! -type d -printf '%y %p\n' | sort >"$FAKE_TREE_OUT")
+		# FAKE_NEWER_OUT: the files newer than the state (its .config), as make
+		# sees them (through links).
+		[ -z "${FAKE_NEWER_OUT:-}" ] || (cd "$dir" && find -L . ! -type d -newer .config -printf '%y %p\n' | sort >"$FAKE_NEWER_OUT")
 		;;
 	tinyconfig | olddefconfig)
 		# FAKE_CONFIG: what olddefconfig makes of the merged fragments.
@@ -110,12 +129,13 @@ echo 'all:' >tree/Makefile
 tar -C tree -cf - . | zstd -q -o source.tar.zst
 echo 'CONFIG_MODULES=y' >state/.config
 tar -C state -cf - . | zstd -q -o state.tar.zst
+tar -cf - -T /dev/null | zstd -q -o nocache.tar.zst
 
-run() { # NAME ARGS...: kbuild.sh modules OUT SYMVERS SOURCE STATE ARGS...
+run() { # NAME ARGS...: kbuild.sh modules OUT SYMVERS SOURCE STATE CACHE ARGS...
 	local name=$1
 	shift
 	mkdir -p "$name"
-	bash "$kbuild" modules "$name/out" "$name/Module.symvers" source.tar.zst state.tar.zst "$@" \
+	bash "$kbuild" modules "$name/out" "$name/Module.symvers" source.tar.zst state.tar.zst nocache.tar.zst "$@" \
 		>"$name/log" 2>&1
 }
 
@@ -171,7 +191,8 @@ cat >fix.patch <<'PATCH'
 +/* patched */
 PATCH
 (cd ftree && find . -type f | sed 's|^\./|ftree/|' | sort) >files.list
-printf 'prefix\tftree/\nlist\tfiles.list\npatch\tfix.patch\n' >source.srcs
+printf 'include/linux/alias.h\tunused.h\n' >links.txt
+printf 'prefix\tftree/\nlist\tfiles.list\nsymlinks\tlinks.txt\npatch\tfix.patch\n' >source.srcs
 
 KBUILD_UNUSED_OUT=$t/unused bash "$kbuild" config config.out source.srcs tinyconfig >log 2>&1 ||
 	{ cat log; fail "config from a manifest"; }
@@ -182,18 +203,41 @@ ftree/lib/unused.c'
 got=$(sort unused)
 [ "$got" = "$want" ] || { printf 'got:\n%s\nwant:\n%s\n' "$got" "$want"; fail "unused list"; }
 
-# modules from files, with that list as KBUILD_LINK_LIST: its files are
-# links to the inputs, the others (and the patched one) copies.
-FAKE_ORDER= FAKE_TREE_OUT=$t/linked.tree KBUILD_MODULES_FROM_ORDER=1 KBUILD_LINK_LIST=$t/unused \
-	bash "$kbuild" modules linked.out linked.symvers source.srcs state.tar.zst >log 2>&1 ||
-	{ cat log; fail "modules from a manifest with a link list"; }
-for f in drivers/x.S include/linux/unused.h lib/unused.c; do
+# vmlinux from files: the module cache's sources are those the module
+# build's dependency lists name (not generated ones; a link in the tree as
+# the file it points to), with their sha256; vmlinux's unused list still
+# names them.
+FAKE_UNSTRIPPED=1 FAKE_MODULE_CMD=1 KBUILD_UNUSED_OUT=$t/vmlinux.unused \
+	bash "$kbuild" vmlinux files.out source.srcs state/.config >log 2>&1 ||
+	{ cat log; fail "vmlinux from a manifest"; }
+want=$(cd ftree && sha256sum include/linux/unused.h lib/unused.c)
+got=$(zstd -q -dc <files.out/modules.tar.zst | tar -xOf - .modhashes-module-sources)
+[ "$got" = "$want" ] || { printf 'got:\n%s\nwant:\n%s\n' "$got" "$want"; fail "module cache: sources"; }
+grep -qx ftree/lib/unused.c vmlinux.unused || fail "vmlinux's unused list lost a module source"
+[ "$(zstd -q -dc <files.out/state.tar.zst | tar -xOf - arch/x86/boot/bzImage)" = "bzImage of vmlinux, made by kbuild 6.15 from vmlinux.unstripped" ] ||
+	fail "state: no boot image of kbuild's vmlinux"
+
+# modules from files: links to the inputs (old), copies of the patched file
+# and of one as new as the state. The cache's lib/unused.c is another
+# file's: it gets a new mtime (as a copy); lib/used.c, the same, keeps its.
+find ftree -exec touch -h -d @1600000000 {} +
+touch -d '+1 hour' ftree/include/linux/used.h
+mkdir cache
+{ (cd ftree && sha256sum lib/used.c); echo "$(echo other | sha256sum | cut -c1-64)  lib/unused.c"; } >cache/.modhashes-module-sources
+tar -C cache -cf - . | zstd -q -o cache.tar.zst
+FAKE_ORDER= FAKE_TREE_OUT=$t/linked.tree FAKE_NEWER_OUT=$t/newer.tree KBUILD_MODULES_FROM_ORDER=1 \
+	bash "$kbuild" modules linked.out linked.symvers source.srcs state.tar.zst cache.tar.zst >log 2>&1 ||
+	{ cat log; fail "modules from a manifest"; }
+for f in drivers/x.S include/linux/unused.h lib/used.c Makefile drivers/y.lds; do
 	grep -qx "l ./$f" linked.tree || fail "linked tree: $f is not a link"
 done
-for f in lib/used.c include/linux/used.h drivers/y.lds drivers/patched.c Makefile; do
+for f in drivers/patched.c include/linux/used.h lib/unused.c; do
 	grep -qx "f ./$f" linked.tree || fail "linked tree: $f is not a copy"
 done
-[ "$(grep -c '^l' linked.tree)" = 3 ] || fail "linked tree: not 3 links: $(cat linked.tree)"
+[ "$(grep -c '^l' linked.tree)" = 11 ] || fail "linked tree: not 11 links (10 and the tree's own): $(cat linked.tree)"
+grep -qx "f ./lib/unused.c" newer.tree || fail "a changed source kept its mtime: $(cat newer.tree)"
+! grep -q "lib/used.c\|drivers/patched.c\|include/linux/used.h" newer.tree || fail "an unchanged source is newer than the state: $(cat newer.tree)"
+grep -q "1 source file(s) changed" log || { cat log; fail "the changed source is not reported"; }
 
 # A tarball (the modules tests') names no files: no list.
 ! KBUILD_UNUSED_OUT=$t/unused2 bash "$kbuild" config config2.out source.tar.zst tinyconfig >log2 2>&1 ||
@@ -228,7 +272,7 @@ KBUILD_PLACEHOLDER=vmlinux bash "$kbuild" vmlinux old.out source.tar.zst state/.
 	[ "$(cat old.out/modules.builtin)" = kernel/lib/builtin.ko ] && [ "$(cat old.out/modules.builtin.modinfo)" = builtin.modinfo ] ||
 	fail "placeholder vmlinux: kbuild's other files"
 (cd old.out && find . -type f | LC_ALL=C sort | tr '\n' ' ') >old.files
-[ "$(cat old.files)" = "./System.map ./kernel.release ./modules.builtin ./modules.builtin.modinfo ./state.tar.zst ./vmlinux.unstripped " ] ||
+[ "$(cat old.files)" = "./System.map ./kernel.release ./modules.builtin ./modules.builtin.modinfo ./modules.tar.zst ./state.tar.zst ./vmlinux.unstripped " ] ||
 	fail "placeholder vmlinux: $(cat old.files)"
 zstd -q -dc <old.out/state.tar.zst | tar -tf - >old.state
 grep -qx vmlinux old.state && ! grep -q vmlinux.unstripped old.state || fail "placeholder vmlinux: state: $(cat old.state)"
@@ -259,4 +303,4 @@ for c in 'CONFIG_A=y' 'CONFIG_A=m CONFIG_B=y' 'CONFIG_A=m CONFIG_C=y'; do
 	[ ! -e c2.out ] || fail "config: output left behind for '$c'"
 done
 grep -q "base.fragment: '# CONFIG_C is not set' is not in the resulting .config" log5 || { cat log5; fail "config: no clear error"; }
-echo "kbuild.sh modules: list form, stale list, directory form (stripped, empty), linked tree; config: unused inputs, fragments against .config; vmlinux: 6.15, before 6.15 (error, placeholder vmlinux), placeholder vmlinux on 6.15"
+echo "kbuild.sh modules: list form, stale list, directory form (stripped, empty), linked tree, changed sources; config: unused inputs, fragments against .config; vmlinux: 6.15, before 6.15 (error, placeholder vmlinux), placeholder vmlinux on 6.15"

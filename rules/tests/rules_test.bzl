@@ -133,7 +133,6 @@ def _test_kernel_build_impl(ctx):
             kernel_release = write("kernel.release", ctx.attr.release + "\n"),
             modules_builtin = [write("modules.builtin", "kernel/lib/builtin.ko\n"), write("modules.builtin.modinfo", "")],
             state = None,
-            unread = None,
             module_symvers = None,
             strip_modules = False,
         ),

@@ -176,13 +176,12 @@ apply_patches() { # WHAT PATCH...
 # With $made (find's test for what this action made) the files it read
 # in the tree are those read by what it made.
 write_unused() {
-	local out=$1 prefix p
+	local out=$1 prefix
 	shift
 	[ "${source_arg%.srcs}" != "$source_arg" ] || die "KBUILD_UNUSED_OUT without a .srcs manifest"
 	names_read "$@" >"$w/read"
 	prefix=$(cat "$w/prefix")
-	mapfile -t patches < <(manifest patch "$source_arg")
-	for p in "${patches[@]}"; do sed -n 's|^+++ b/\([^\t]*\).*|\1|p' "$(abs "$p")"; done >>"$w/read"
+	cat "$w/patched" >>"$w/read"
 	tr '\0' '\n' <"$w/files" | awk -v prefix="$prefix" -v read="$w/read" '
 		BEGIN { while ((getline l < read) > 0) seen[l] = 1 }
 		/\.[chS]$/ && !/^(scripts|tools)\// && !($0 in seen) { print prefix $0 }' >"$out"

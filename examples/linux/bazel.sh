@@ -25,7 +25,8 @@
 #     taken): the modules, hello/ and two boot images at once re-run, with
 #     the same outputs;
 #  7. hermetic: no action's command line or environment names the checkout,
-#     the output base or the user; every action is sandboxed; every kbuild
+#     the output base or the user; every action is sandboxed (the modules
+#     and boot image actions, in kbuild-worker, by Bazel's choice); every kbuild
 #     action has the host toolchain's identity (@kernel_host_tools) as input;
 #  8. once e2e.sh is done, its tree B (unmodified kbuild, the patches of the
 #     rules) gets hello/, the tree, the final vmlinux, bzImage and
@@ -36,7 +37,8 @@
 #     the tree, finalize, the boot image and the install, but neither the
 #     configuration nor vmlinux nor hello/, and kbuild compiles that module
 #     and the boot image's objects that depend on vmlinux, nothing else (the
-#     module cache, the state's boot objects); a built-in .c re-runs vmlinux; a
+#     module cache, the state's boot objects), both kbuild actions in
+#     kbuild-worker's trees of their last run; a built-in .c re-runs vmlinux; a
 #     widely included header vmlinux and the modules; each prints the
 #     actions that ran and the time, next to make's for the same edit of
 #     e2e.sh's tree A; after the edit is undone, Bazel's outputs are the
@@ -379,7 +381,10 @@ edit_check() { # KIND FILE SED_SCRIPT RAN NOT_RAN
 	edit "$f" "$script"
 	cmp -s "$tree/$f" "$files_tree/$f" && die "$kind: the edit of $f changed nothing"
 	s=$(date +%s.%N)
-	"$bazel" build --config=ci "${remote[@]}" --execution_log_json_file="$work/edit-$kind.json" "${targets[@]}" \
+	# The actions that ran from the build events, not an execution log:
+	# that lists every input of every spawn, seconds on this edit's path.
+	"$bazel" build --config=ci "${remote[@]}" --build_event_json_file="$work/edit-$kind.bep" \
+		--build_event_publish_all_actions "${targets[@]}" \
 		>"$work/bazel-edit-$kind.log" 2>&1 || { unedit "$f"; tail -30 "$work/bazel-edit-$kind.log"; die "$kind: bazel build failed"; }
 	bt=$(python3 -c "print('%.0f' % ($(date +%s.%N) - $s))")
 	unedit "$f"
@@ -387,8 +392,12 @@ edit_check() { # KIND FILE SED_SCRIPT RAN NOT_RAN
 	s=$(date +%s.%N)
 	make_a >"$work/make-edit-$kind.log" 2>&1 || { tail -20 "$work/make-edit-$kind.log"; die "$kind: make failed"; }
 	mt=$(python3 -c "print('%.0f' % ($(date +%s.%N) - $s))")
-	python3 "$repo/tools/bazel/spawns.py" "$work/edit-$kind.json" | awk -F'\t' '$2 != "true" { print $1 }' |
-		LC_ALL=C sort -u >"$work/edit-$kind.spawns"
+	python3 -c '
+import json, sys
+for line in open(sys.argv[1]):
+    e = json.loads(line)
+    if "actionCompleted" in e.get("id", {}) and e.get("action", {}).get("type"):
+        print(e["action"]["type"])' "$work/edit-$kind.bep" | LC_ALL=C sort -u >"$work/edit-$kind.spawns"
 	echo "$kind ($f): Bazel ${bt}s, make ${mt}s: $(python3 -c "print('%.1f' % ($bt / max($mt, 1)))")x; actions that ran: $(tr '\n' ' ' <"$work/edit-$kind.spawns")"
 	for m in $ran; do grep -qx "$m" "$work/edit-$kind.spawns" || bad+=" $m did not run;"; done
 	for m in $not_ran; do ! grep -qx "$m" "$work/edit-$kind.spawns" || bad+=" $m ran;"; done
@@ -414,6 +423,11 @@ for kind in ${BAZEL_SH_EDITS:-module}; do
 		if [ -n "$cc" ] && [ "$cc" = "$mcc" ]; then
 			pass "module: kbuild compiled what make's incremental build compiles, nothing else: $cc"
 		else fail "module: kbuild compiled '$cc', make '$mcc'"; fi
+		# Both kbuild actions ran in kbuild-worker, in the trees they left.
+		warm=$(grep -c "^kbuild: the tree of this action's last run, 1 source file(s) changed since" "$work/bazel-edit-module.log" || true)
+		if grep -qE '^INFO: [0-9]+ processes: .*\b2 worker\b' "$work/bazel-edit-module.log" && [ "$warm" = 2 ]; then
+			pass "module: the modules and boot image actions ran in kbuild-worker, each in the tree of its last run"
+		else fail "module: $(grep -E '^INFO: [0-9]+ processes' "$work/bazel-edit-module.log"); $warm of 2 actions reused their tree"; fi
 		;;
 	builtin)
 		edit_check builtin kernel/panic.c 's/Kernel panic - not syncing: %s/Kernel panic (edited) - not syncing: %s/' \

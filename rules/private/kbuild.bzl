@@ -36,13 +36,15 @@ def _env(make_args = [], extra = {}):
     env.update(extra)
     return env
 
-def _run_kbuild(ctx, mnemonic, progress, command, outputs, inputs, args, make_args = [], env = {}, source = None, unused = None):
+def _run_kbuild(ctx, mnemonic, progress, command, outputs, inputs, args, make_args = [], env = {}, source = None, unused = None, worker = False):
     """One kbuild.sh action.
 
     With `source` (a KernelSourceInfo) its tree's inputs are inputs too; with
     `unused` as well (an output path, used for a source in the files form)
     the action names the files it did not read, and an edit to one of those
-    does not re-run it.
+    does not re-run it. With `worker`, kbuild-worker runs it: as a persistent
+    worker it keeps the action's tree between builds (tools/kbuildworker),
+    elsewhere (sandboxed, remote) it runs kbuild.sh as any action would.
     """
     transitive = []
     unused_list = None
@@ -52,15 +54,31 @@ def _run_kbuild(ctx, mnemonic, progress, command, outputs, inputs, args, make_ar
             unused_list = ctx.actions.declare_file(unused)
             outputs = outputs + [unused_list]
             env = dict(env, KBUILD_UNUSED_OUT = unused_list.path)
+    executable = ctx.executable._kbuild
+    arguments = [command] + args
+    tools = []
+    requirements = {}
+    if worker:
+        argv = ctx.actions.args()
+        argv.add(command)
+        argv.add_all(args)
+        argv.use_param_file("@%s", use_always = True)
+        argv.set_param_file_format("multiline")
+        executable = ctx.executable._kbuild_worker
+        arguments = [ctx.executable._kbuild.path, argv]
+        tools = [ctx.executable._kbuild]
+        requirements = {"supports-workers": "1"}
     ctx.actions.run(
-        executable = ctx.executable._kbuild,
-        arguments = [command] + args,
+        executable = executable,
+        tools = tools,
+        arguments = arguments,
         inputs = depset(inputs + [ctx.file._host_tools], transitive = transitive),
         outputs = outputs,
         env = _env(make_args, env),
         mnemonic = mnemonic,
         progress_message = progress,
         unused_inputs_list = unused_list,
+        execution_requirements = requirements,
     )
 
 _KBUILD_ATTR = {
@@ -72,6 +90,11 @@ _KBUILD_ATTR = {
         default = Label(":kbuild.sh"),
         executable = True,
         allow_single_file = True,
+        cfg = "exec",
+    ),
+    "_kbuild_worker": attr.label(
+        default = Label("//tools/kbuild-worker"),
+        executable = True,
         cfg = "exec",
     ),
 }
@@ -356,6 +379,7 @@ def _kernel_build_impl(ctx):
         config.make_args,
         env,
         source = config.source,
+        worker = True,
     )
     return [
         KernelBuildInfo(
@@ -518,6 +542,7 @@ def _kernel_boot_image_impl(ctx):
         [out.path, build.config.source.tree.path, build.state.path, image.vmlinux.path],
         build.config.make_args,
         source = build.config.source,
+        worker = True,
     )
     return [DefaultInfo(files = depset([out]))]
 

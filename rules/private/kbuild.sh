@@ -52,13 +52,21 @@ shift 2
 top=$PWD
 # A fresh directory per action, wherever it runs: actions that share a /tmp
 # (remote workers without a sandbox, --spawn_strategy=local) run at once.
+# Or, from kbuild-worker (tools/kbuildworker), the directory this action
+# left at its last run, kept if it succeeds: see warm_changes.
 # Its real path, as kbuild records it (make's CURDIR).
-w=$(mktemp -d "${TMPDIR:-/tmp}/modhashes-kbuild.XXXXXX")
+if [ -n "${KBUILD_WARM_DIR:-}" ]; then
+	mkdir -p "$KBUILD_WARM_DIR"
+	w=$KBUILD_WARM_DIR
+else
+	w=$(mktemp -d "${TMPDIR:-/tmp}/modhashes-kbuild.XXXXXX")
+fi
 w=$(cd "$w" && pwd -P)
+remove_w() { rm -rf "$w" 2>/dev/null || { chmod -R u+w "$w" && rm -rf "$w"; }; }
 # Deleted before the action ends: Bazel's local strategy (and remote
 # workers) kill what an action leaves running, a background rm too.
 cleanup() {
-	rm -rf "$w" 2>/dev/null || { chmod -R u+w "$w" && rm -rf "$w"; }
+	[ $? = 0 ] && [ -n "${KBUILD_WARM_DIR:-}" ] || remove_w
 }
 trap cleanup EXIT
 src=$w/src
@@ -295,6 +303,42 @@ refresh_sources() {
 		END { printf STDERR "kbuild: %d source file(s) changed since the module cache was built: rebuilding what depends on them\n", $n if $n }' \
 		"$MODULE_SOURCES")
 }
+# warm_changes ALLOWED...: whether the tree the action left at its last run
+# (\$w/warm) is brought up to date by copying the sources whose digest
+# changed since (KBUILD_WARM_CHANGED, from kbuild-worker) into it, as an
+# edit in a tree make built before: every changed input is one of ALLOWED
+# (re-read by every run) or an unpatched file of the tree, none went or
+# came, and they are few (many, e.g. another branch, are faster unpacked).
+# Those files are listed in \$w/refresh.
+warm_changes() {
+	[ -f "$w/warm" ] && [ -n "${KBUILD_WARM_CHANGED:-}" ] || return 1
+	# A tarball's tree has no files of its own here: it changes as a whole.
+	{ [ ! -f "$w/files" ] || tr '\0' '\n' <"$w/files"; } |
+		PREFIX=$(cat "$w/prefix" 2>/dev/null) PATCHED=$w/patched TOP=$top perl -e '
+		if (open(my $p, "<", $ENV{PATCHED})) { while (<$p>) { chomp; $patched{$_} = 1 } }
+		while (<STDIN>) { chomp; $tree{$_} = 1 }
+		my %allowed = map { $_ => 1 } @ARGV;
+		open(my $c, "<", $ENV{KBUILD_WARM_CHANGED}) or die;
+		while (<$c>) {
+			chomp; next if $allowed{$_};
+			my $f = $_;
+			exit 1 unless $f =~ s{^\Q$ENV{PREFIX}\E}{} && $tree{$f} && !$patched{$f} && -f "$ENV{TOP}/$_";
+			exit 1 if ++$n > 1000;
+			print "$f\n";
+		}' "$@" >"$w/refresh"
+}
+# The files of warm_changes, copied into the tree (a new mtime).
+warm_refresh() {
+	local f n=0 prefix=
+	[ ! -f "$w/prefix" ] || prefix=$(cat "$w/prefix")
+	while IFS= read -r f; do
+		rm -f "$src/$f"
+		cp -L "$top/$prefix$f" "$src/$f"
+		chmod u=rwX,go=rX "$src/$f"
+		n=$((n + 1))
+	done <"$w/refresh"
+	echo "kbuild: the tree of this action's last run, $n source file(s) changed since" >&2
+}
 kmake() {
 	make -C "$src" -j"$jobs" "${make_args[@]}" \
 		KCFLAGS=@../prefix-map KAFLAGS=@../prefix-map \
@@ -307,6 +351,21 @@ made=(-newermt "$T_STATE")
 made_files() {
 	(cd "$src" && find . \( -type f -o -type l \) "${made[@]}" -print0 | sed -z 's|^\./||')
 }
+
+# The modules and image actions reuse their last tree if they can; any
+# other action (or one that cannot) builds from nothing.
+warm=
+if [ -n "${KBUILD_WARM_DIR:-}" ]; then
+	allowed=()
+	[ "$cmd" != image ] || allowed=("${3:-}")
+	if [ "$cmd" = modules ] || [ "$cmd" = image ] && warm_changes "${allowed[@]}"; then
+		warm=1
+	else
+		remove_w
+		mkdir -p "$w"
+	fi
+	rm -f "$w/warm"
+fi
 
 case $cmd in
 source)
@@ -422,13 +481,16 @@ modules | external)
 		[ $# -ge 4 ] || die "usage: kbuild.sh external OUTDIR SOURCE STATE SYMVERS N SRC1..SRCN MODULE..."
 	fi
 	link_sources=1
-	unpack_source "$1"
-	unpack_state "$2"
+	if [ -n "$warm" ]; then
+		warm_refresh
+	else
+		unpack_source "$1"
+		unpack_state "$2"
+	fi
 	shift 2
 	if [ "$cmd" = modules ]; then
-		unpack_state "$1"
+		[ -n "$warm" ] || { unpack_state "$1" && refresh_sources; }
 		shift
-		refresh_sources
 		kmake modules >&2
 		objtree=$src
 	else
@@ -498,8 +560,12 @@ modules | external)
 image)
 	[ $# = 3 ] || die "usage: kbuild.sh image OUT SOURCE STATE VMLINUX"
 	link_sources=1
-	unpack_source "$1"
-	unpack_state "$2"
+	if [ -n "$warm" ]; then
+		warm_refresh
+	else
+		unpack_source "$1"
+		unpack_state "$2"
+	fi
 	cp "$3" "$src/vmlinux"
 	image=$(kmake -s image_name)
 	before=$(sha256sum <"$src/vmlinux")
@@ -510,3 +576,7 @@ image)
 	;;
 *) die "unknown command $cmd" ;;
 esac
+# A tree the next run may bring up to date (warm_changes).
+if [ -n "${KBUILD_WARM_DIR:-}" ] && { [ "$cmd" = modules ] || [ "$cmd" = image ]; }; then
+	touch "$w/warm"
+fi

@@ -21,6 +21,8 @@
 # modules from files: every file is a link to its input, but for those a
 # patch changes and those as new as the state (copies); a source whose
 # sha256 differs from the module cache's gets a new mtime, as a copy.
+# modules in kbuild-worker's kept tree: reused when only files of the tree
+# changed, built from nothing otherwise or after a failure.
 # vmlinux: the stand-in links vmlinux, and vmlinux.unstripped too as 6.15
 # and later do (FAKE_UNSTRIPPED):
 #  - 6.15 and later: kbuild's vmlinux.unstripped goes out, with System.map,
@@ -239,6 +241,59 @@ grep -qx "f ./lib/unused.c" newer.tree || fail "a changed source kept its mtime:
 ! grep -q "lib/used.c\|drivers/patched.c\|include/linux/used.h" newer.tree || fail "an unchanged source is newer than the state: $(cat newer.tree)"
 grep -q "1 source file(s) changed" log || { cat log; fail "the changed source is not reported"; }
 
+# modules in kbuild-worker's directory (KBUILD_WARM_DIR): the first run
+# builds from nothing and keeps its tree; the next, told that a file of the
+# tree changed (KBUILD_WARM_CHANGED), copies it into that tree, newer than
+# the state, and unpacks nothing; a changed state, a file a patch touches
+# and a file new to the tree each make it build from nothing; a failed run
+# leaves no tree.
+warm_run() { # NAME [CHANGED...]: with no CHANGED, nothing is known
+	local name=$1 changed=
+	shift
+	[ $# = 0 ] || { printf '%s\n' "$@" >"$name.changed" && changed=$t/$name.changed; }
+	FAKE_ORDER= FAKE_NEWER_OUT=$t/$name.newer KBUILD_MODULES_FROM_ORDER=1 KBUILD_WARM_DIR=$t/warm \
+		KBUILD_WARM_CHANGED=$changed bash "$kbuild" modules "$name.out" "$name.symvers" source.srcs state.tar.zst cache.tar.zst \
+		"${extra[@]}" >"$name.log" 2>&1
+}
+extra=()
+warm_run w1 || { cat w1.log; fail "warm: the first run"; }
+[ -f warm/warm ] && [ -f warm/src/Makefile ] || fail "warm: the first run kept no tree"
+! grep -q "last run" w1.log || fail "warm: the first run took a tree it had not made"
+touch warm/src/kept
+echo '/* edited */' >ftree/lib/used.c
+warm_run w2 ftree/lib/used.c || { cat w2.log; fail "warm: a changed source"; }
+grep -q "the tree of this action's last run, 1 source file(s) changed since" w2.log && [ -e warm/src/kept ] ||
+	{ cat w2.log; fail "warm: the tree was not reused"; }
+[ "$(cat warm/src/lib/used.c)" = '/* edited */' ] && [ ! -L warm/src/lib/used.c ] || fail "warm: lib/used.c not copied in"
+grep -qx 'f ./lib/used.c' w2.newer || fail "warm: lib/used.c is not newer than the state: $(cat w2.newer)"
+for c in state.tar.zst ftree/drivers/patched.c ftree/lib/new.c; do
+	touch warm/src/kept
+	warm_run w3 ftree/lib/used.c "$c" || { cat w3.log; fail "warm: $c changed"; }
+	! grep -q "last run" w3.log && [ ! -e warm/src/kept ] && [ -f warm/warm ] ||
+		{ cat w3.log; fail "warm: $c changed and the tree was reused"; }
+done
+extra=(lib/a.ko)
+! warm_run w4 ftree/lib/used.c || fail "warm: a failing run succeeded"
+[ ! -e warm ] || fail "warm: a failed run left its tree"
+# image from a tarball in kbuild-worker's directory: a new vmlinux alone
+# reuses the tree; a new tarball does not.
+warm_image() { # NAME CHANGED...
+	local name=$1
+	shift
+	printf '%s\n' "$@" >"$name.changed"
+	KBUILD_WARM_DIR=$t/iwarm KBUILD_WARM_CHANGED=$t/$name.changed \
+		bash "$kbuild" image "$name.bzImage" source.tar.zst state.tar.zst "$name.vmlinux" >"$name.log" 2>&1
+}
+echo "vmlinux 1" >i1.vmlinux
+warm_image i1 || { cat i1.log; fail "warm image: the first run"; }
+echo "vmlinux 2" >i2.vmlinux
+warm_image i2 i2.vmlinux || { cat i2.log; fail "warm image: a new vmlinux"; }
+grep -q "the tree of this action's last run, 0 source file(s) changed since" i2.log && [ "$(cat i2.bzImage)" = "bzImage of vmlinux 2" ] ||
+	{ cat i2.log; fail "warm image: a new vmlinux did not reuse the tree"; }
+echo "vmlinux 3" >i3.vmlinux
+warm_image i3 i3.vmlinux source.tar.zst || { cat i3.log; fail "warm image: a new tarball"; }
+! grep -q "last run" i3.log || { cat i3.log; fail "warm image: a new tarball reused the tree"; }
+
 # A tarball (the modules tests') names no files: no list.
 ! KBUILD_UNUSED_OUT=$t/unused2 bash "$kbuild" config config2.out source.tar.zst tinyconfig >log2 2>&1 ||
 	fail "an unused list for a tarball"
@@ -303,4 +358,4 @@ for c in 'CONFIG_A=y' 'CONFIG_A=m CONFIG_B=y' 'CONFIG_A=m CONFIG_C=y'; do
 	[ ! -e c2.out ] || fail "config: output left behind for '$c'"
 done
 grep -q "base.fragment: '# CONFIG_C is not set' is not in the resulting .config" log5 || { cat log5; fail "config: no clear error"; }
-echo "kbuild.sh modules: list form, stale list, directory form (stripped, empty), linked tree, changed sources; config: unused inputs, fragments against .config; vmlinux: 6.15, before 6.15 (error, placeholder vmlinux), placeholder vmlinux on 6.15"
+echo "kbuild.sh modules: list form, stale list, directory form (stripped, empty), linked tree, changed sources, warm tree; config: unused inputs, fragments against .config; vmlinux: 6.15, before 6.15 (error, placeholder vmlinux), placeholder vmlinux on 6.15"

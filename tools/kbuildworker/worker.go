@@ -1,7 +1,8 @@
 // Package kbuildworker runs rules/private/kbuild.sh as a Bazel persistent
-// worker (the protocol buffer protocol: JSON costs Bazel and the worker a
-// second per request for a tree's 96,000 inputs), so that the kbuild actions after vmlinux keep
-// their tree between builds instead of making it again in every action.
+// worker, so that the kbuild actions after vmlinux keep their tree between
+// builds instead of making it again in every action. It speaks the protocol
+// buffer protocol: JSON costs Bazel and the worker a second per request for
+// a tree's 96,000 inputs.
 //
 // Each action (its working directory, arguments and environment) gets a
 // warm directory of its own below Base. The worker records the digests of
@@ -28,6 +29,8 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+
+	"github.com/modhashes/modhashes/tools/atomicfile"
 )
 
 // Input is a WorkRequest's input: a path below the working directory and
@@ -208,11 +211,12 @@ func Changed(old map[string]string, cur []Input) []string {
 	var out []string
 	seen := 0
 	for _, in := range cur {
-		if d, ok := old[in.Path]; !ok || d != in.Digest {
-			out = append(out, in.Path)
-		}
-		if _, ok := old[in.Path]; ok {
+		d, ok := old[in.Path]
+		if ok {
 			seen++
+		}
+		if !ok || d != in.Digest {
+			out = append(out, in.Path)
 		}
 	}
 	if seen < len(old) {
@@ -269,25 +273,17 @@ func writeDigests(name string, inputs []Input) error {
 		b.WriteString(in.Path)
 		b.WriteByte('\n')
 	}
-	return writeFile(name, b.String())
+	return atomicfile.WriteFile(name, []byte(b.String()), 0o644)
 }
 
-// writeLines writes lines to name by way of a temporary file.
+// writeLines writes lines to name, atomically.
 func writeLines(name string, lines []string) error {
 	var b strings.Builder
 	for _, l := range lines {
 		b.WriteString(l)
 		b.WriteByte('\n')
 	}
-	return writeFile(name, b.String())
-}
-
-func writeFile(name, data string) error {
-	tmp := name + ".tmp"
-	if err := os.WriteFile(tmp, []byte(data), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, name)
+	return atomicfile.WriteFile(name, []byte(b.String()), 0o644)
 }
 
 // lock takes an exclusive lock on name without waiting; it is held until
